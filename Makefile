@@ -1,0 +1,68 @@
+# neuroicl — build, test, run.  `make run` does everything on a fresh Debian machine.
+CC      ?= cc
+PKGS    := hdf5 papi libpng libzip zlib
+OPT     ?= -O3 -march=native
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
+TEST_LDLIBS := $(shell pkg-config --libs criterion 2>/dev/null)
+# recorded in every results file
+CFLAGS  += -DNEUROICL_CFLAGS='"$(strip $(CFLAGS))"' -DNEUROICL_CC='"$(CC)"'
+NEUROICL_VERSION := 0.1.0
+CFLAGS  += -DNEUROICL_VERSION='"$(NEUROICL_VERSION)"' \
+           -DNEUROICL_GIT='"$(shell git describe --always --dirty 2>/dev/null || echo unknown)"'
+
+BUILD   ?= build
+LIB_SRC := $(wildcard kernels/*.c kernels/loihi2/*.c datasets/*.c bench/*.c reports/*.c)
+LIB_SRC := $(filter-out bench/main.c,$(LIB_SRC))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+RESULTS ?= results/neuroicl.h5
+MODEL   ?= models/default.h5
+
+.PHONY: all deps run test figures clean sanitize reproduce reproduce-quick
+
+all: bin/neuroicl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+bin/neuroicl: $(LIB_OBJ) $(BUILD)/bench/main.o
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bin/tests: $(LIB_OBJ) $(TEST_OBJ)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+deps:
+	@bash scripts/install-deps.sh
+
+# The main job: train the default model if missing, evaluate every row, write figures.
+run: deps
+	@$(MAKE) --no-print-directory bin/neuroicl
+	@bash scripts/run-main.sh
+
+test: deps
+	@$(MAKE) --no-print-directory bin/tests bin/neuroicl
+	./bin/tests --jobs 2
+
+figures: bin/neuroicl
+	./bin/neuroicl report $(RESULTS)
+
+# Address/UB sanitizer build of the tests (separate build dir).
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
+	  LDLIBS_EXTRA= bin/tests-asan
+
+bin/tests-asan: $(LIB_SRC:%.c=build-asan/%.o) $(TEST_SRC:%.c=build-asan/%.o)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/bench/main.d
