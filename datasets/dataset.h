@@ -38,6 +38,20 @@ int ds_glyphs_make(uint64_t seed, int n_classes, int per_class, ds_set *out);
 
 void ds_free(ds_set *s);
 
+// The official 20-way within-alphabet one-shot benchmark (Lake et al. 2015, all_runs.zip):
+// 20 runs, each with one training drawing per class and 20 test drawings to classify.
+#define DS_LAKE_WAY 20
+typedef struct {
+    char name[16];                       // "run01"
+    float train[DS_LAKE_WAY * DS_PIX];   // (DS_LAKE_WAY, DS_PIX) training/classNN.png, class NN-1
+    float test[DS_LAKE_WAY * DS_PIX];    // (DS_LAKE_WAY, DS_PIX) test/itemNN.png, item NN-1
+    int test_label[DS_LAKE_WAY];         // (DS_LAKE_WAY) true training class of each test item
+} ds_lake_run;
+
+// Reads all_runs.zip, or a directory holding all_runs.zip, all_runs/runNN/ or runNN/.
+// *runs is malloc'd (n_runs entries); release with free().
+int ds_lake_runs_load(const char *all_runs_zip_or_dir, ds_lake_run **runs, int *n_runs);
+
 // An N-way K-shot episode: indices into a ds_set. Labels 0..n_way-1 are assigned to the
 // sampled classes by a random permutation. Support order is shuffled; queries are grouped
 // in random order too. Fully determined by (set, n_way, k_shot, n_query, seed, index).
