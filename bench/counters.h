@@ -4,6 +4,7 @@
 #ifndef NEUROICL_COUNTERS_H
 #define NEUROICL_COUNTERS_H
 #include <stddef.h>
+#include "bench/results.h"
 
 #define CTR_MAX_EVENTS 32
 
@@ -36,5 +37,13 @@ void ctr_close(ctr_set *c);
 // Forces an event to be unavailable with `reason` (tests; --events with a name that the
 // user wants excluded). Must be called before ctr_start.
 void ctr_mark_unavailable(ctr_set *c, const char *name, const char *reason);
+
+// Human summary of the set for `neuroicl info`: one line per event, counted or why not.
+// Always NUL-terminates `buf`; returns the length it wanted (like snprintf).
+int ctr_describe(const ctr_set *c, char *buf, size_t n);
+
+// Adds the event list to `run` as table "counters" (event, available, reason), so a
+// results file says which counters were measured and why the others were not.
+int ctr_add_table(const ctr_set *c, h5r_run *run);
 
 #endif
