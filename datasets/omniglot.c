@@ -573,22 +573,21 @@ static int cache_write_impl(const char *tmp, const ds_set *s, const char *origin
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return -1;
     int bad = 0;
-    hsize_t one = 1;
-    hid_t sp1 = H5Screate_simple(1, &one, NULL);
+    hid_t sc = H5Screate(H5S_SCALAR);
     int fmt = CACHE_FORMAT, side = DS_SIDE;
-    hid_t a = H5Acreate2(f, "format", H5T_STD_I32LE, H5S_SCALAR, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t a = H5Acreate2(f, "format", H5T_STD_I32LE, sc, H5P_DEFAULT, H5P_DEFAULT);
     bad |= a < 0 || H5Awrite(a, H5T_NATIVE_INT, &fmt) < 0;
     if (a >= 0) H5Aclose(a);
-    a = H5Acreate2(f, "side", H5T_STD_I32LE, H5S_SCALAR, H5P_DEFAULT, H5P_DEFAULT);
+    a = H5Acreate2(f, "side", H5T_STD_I32LE, sc, H5P_DEFAULT, H5P_DEFAULT);
     bad |= a < 0 || H5Awrite(a, H5T_NATIVE_INT, &side) < 0;
     if (a >= 0) H5Aclose(a);
     hid_t st = H5Tcopy(H5T_C_S1);
     H5Tset_size(st, strlen(origin) + 1);
-    a = H5Acreate2(f, "source", st, H5S_SCALAR, H5P_DEFAULT, H5P_DEFAULT);
+    a = H5Acreate2(f, "source", st, sc, H5P_DEFAULT, H5P_DEFAULT);
     bad |= a < 0 || H5Awrite(a, st, origin) < 0;
     if (a >= 0) H5Aclose(a);
     H5Tclose(st);
-    H5Sclose(sp1);
+    H5Sclose(sc);
 
     hsize_t dp[2] = {(hsize_t)s->n_images, DS_PIX}, cp[2] = {s->n_images < 512 ? (hsize_t)s->n_images : 512, DS_PIX};
     hid_t d = make_ds(f, "pixels", H5T_IEEE_F32LE, 2, dp, cp);
