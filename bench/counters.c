@@ -33,7 +33,9 @@ static const char *component_disabled(const char *cname) {
 static void set_reason(ctr_event *e, int papi_rc, const char *what) {
     char ctx[128];
     const char *comp = component_disabled("perf_event");
-    switch (papi_rc) {
+    // PAPI_ECMP_DISABLED (-25) is missing from older papi.h; a disabled component means
+    // the kernel/VM exposes no counters for it.
+    switch (papi_rc == -25 ? PAPI_ENOCNTR : papi_rc) {
     case PAPI_ENOEVNT:
     case PAPI_ECMP:
     case PAPI_ENOCNTR:
@@ -52,8 +54,6 @@ static void set_reason(ctr_event *e, int papi_rc, const char *what) {
         snprintf(ctx, sizeof ctx, "cannot be counted here");
         break;
     }
-    // PAPI_ECMP_DISABLED (-25, "Component containing event is disabled") is newer than some
-    // papi.h versions, so it is matched by value through the component state instead.
     if (comp && (papi_rc == PAPI_ECMP || papi_rc == PAPI_ENOEVNT || papi_rc == -25))
         snprintf(e->reason, sizeof e->reason, "%s: %s (PAPI: %s; perf_event component: %s)",
                  what, ctx, PAPI_strerror(papi_rc), comp);
