@@ -1,5 +1,9 @@
 // Omniglot: the official archives (or their extracted folders) -> ds_set of 28x28 ink maps,
 // with an HDF5 cache of the decoded arrays, and the official 20-way one-shot runs.
+// strdup, strndup, d_type are POSIX/GNU; the Makefile defines this too.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "datasets/dataset.h"
 #include "kernels/err.h"
 
