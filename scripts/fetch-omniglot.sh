@@ -10,9 +10,13 @@
 set -euo pipefail
 
 BASE=https://raw.githubusercontent.com/brendenlake/omniglot/master/python
-URL_images_background=$BASE/images_background.zip
-URL_images_evaluation=$BASE/images_evaluation.zip
-URL_all_runs=$BASE/one-shot-classification/all_runs.zip
+url_of() {
+  case $1 in
+    images_background.zip) echo "$BASE/images_background.zip" ;;
+    images_evaluation.zip) echo "$BASE/images_evaluation.zip" ;;
+    all_runs.zip)          echo "$BASE/one-shot-classification/all_runs.zip" ;;
+  esac
+}
 
 # Checksums of the official files (same as ../shared/data/omniglot/SHA256SUMS).
 SUMS="437c1eeab0af8484112e1b4cc0f3d541ec727f7c47b9b202da738af9dfd6c325  all_runs.zip
@@ -64,8 +68,7 @@ else
   mkdir -p "$DIR"
   for n in $names; do
     if verify "$n" >/dev/null 2>&1; then echo "present   $DIR/$n"; continue; fi
-    var=URL_${n%.zip}
-    download "$n" "${!var}" || { fail=1; continue; }
+    download "$n" "$(url_of "$n")" || { fail=1; continue; }
     verify "$n" || fail=1
   done
 fi
