@@ -25,6 +25,10 @@ void mdl_hash(mdl_model *m);
 // Save: written to a temporary and renamed, so an interrupted save never leaves a broken
 // model. `note` is stored as attribute "training" (may be NULL).
 int mdl_save(const char *path, mdl_model *m, const char *note);
+// Same, calling extra(h5 file id, ctx) before the file is closed, so a caller (the
+// trainer's checkpoints) can store more in the same atomic write. extra returns 0 on success.
+int mdl_save_ex(const char *path, mdl_model *m, const char *note,
+                int (*extra)(int64_t h5file, void *ctx), void *ctx);
 int mdl_load(const char *path, mdl_model *m);
 
 // Host-side embedding of B images: encoder forward then L2 normalisation.

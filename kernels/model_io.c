@@ -123,6 +123,11 @@ static int read_params(hid_t g, float *p, size_t n) {
 }
 
 int mdl_save(const char *path, mdl_model *m, const char *note) {
+    return mdl_save_ex(path, m, note, NULL, NULL);
+}
+
+int mdl_save_ex(const char *path, mdl_model *m, const char *note,
+                int (*extra)(int64_t h5file, void *ctx), void *ctx) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     mdl_hash(m);
     char tmp[4096];
@@ -150,6 +155,7 @@ int mdl_save(const char *path, mdl_model *m, const char *note) {
                write_params(g, m->dec_params[k], tf_n_params(c));
         if (g >= 0) H5Gclose(g);
     }
+    if (!bad && extra) bad |= extra((int64_t)f, ctx) != 0;
     bad |= H5Fclose(f) < 0;
     if (bad || rename(tmp, path) != 0) {
         int e = errno;

@@ -1,0 +1,575 @@
+#include "kernels/train.h"
+#include "kernels/adamw.h"
+#include "kernels/err.h"
+#include "kernels/tensor.h"
+#include <hdf5.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { STAGE_ENCODER = 1, STAGE_DEC_LINEAR = 2, STAGE_DEC_SOFTMAX = 3, STAGE_DONE = 4 };
+static const char *stage_name[] = {"", "encoder", "decoder-linear", "decoder-softmax", "done"};
+#define COS_SCALE 10.0f  // cosine-classifier temperature for stage 1
+
+void tr_default_options(tr_options *o) {
+    memset(o, 0, sizeof *o);
+    o->threads = 2;
+    o->seed = 1;
+    o->enc_steps = 1200; o->enc_batch = 128; o->enc_lr = 2e-3f;
+    o->dec_steps = 1500; o->dec_batch = 16; o->dec_lr = 1e-3f;
+    o->weight_decay = 1e-4f;
+    o->min_way = 5; o->max_shot = 5; o->queries_total = 20;
+    o->max_shift = 2;
+    o->checkpoint_every_s = 60.0;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+void tr_augment(const float *src, int rot, int dx, int dy, float *dst) {
+    const int S = DS_SIDE;
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            int sx = x - dx, sy = y - dy;  // source of (x, y) before the shift
+            float v = 0.0f;
+            if (sx >= 0 && sx < S && sy >= 0 && sy < S) {
+                int rx, ry;  // inverse rotation by rot * 90 degrees counter-clockwise
+                switch (rot & 3) {
+                case 0: rx = sx; ry = sy; break;
+                case 1: rx = S - 1 - sy; ry = sx; break;
+                case 2: rx = S - 1 - sx; ry = S - 1 - sy; break;
+                default: rx = sy; ry = S - 1 - sx; break;
+                }
+                v = src[ry * S + rx];
+            }
+            dst[y * S + x] = v;
+        }
+}
+
+// Cosine learning-rate schedule with linear warm-up, floor at 5% of the peak.
+static float lr_at(float peak, int step, int total) {
+    int warm = total / 20 + 1;
+    if (step < warm) return peak * (step + 1) / warm;
+    float p = (float)(step - warm) / (float)(total - warm > 0 ? total - warm : 1);
+    return peak * (0.05f + 0.95f * 0.5f * (1.0f + cosf(3.14159265f * p)));
+}
+
+// ---------------------------------------------------------------- progress -------------
+
+typedef struct {
+    const tr_options *o;
+    double t0, last;
+    double loss_ema, acc_ema;
+    int have;
+} progress;
+
+static void progress_update(progress *p, int stage, int step, int total, float loss, float acc,
+                            double items_per_step, const char *unit) {
+    if (!p->have) { p->loss_ema = loss; p->acc_ema = acc; p->have = 1; }
+    p->loss_ema = 0.98 * p->loss_ema + 0.02 * loss;
+    p->acc_ema = 0.98 * p->acc_ema + 0.02 * acc;
+    if (!p->o->log) return;
+    double t = now_s();
+    int last_step = step + 1 == total;
+    if (!last_step && t - p->last < (p->o->log_tty ? 0.5 : 15.0)) return;
+    p->last = t;
+    double el = t - p->t0, rate = (step + 1) * items_per_step / (el > 1e-9 ? el : 1e-9);
+    double eta = el / (step + 1) * (total - step - 1);
+    fprintf(p->o->log, "%strain %-15s step %5d/%d  loss %.3f  acc %5.1f%%  %7.1f %s/s  ETA %4.0fs%s",
+            p->o->log_tty ? "\r" : "", stage_name[stage], step + 1, total, p->loss_ema,
+            100.0 * p->acc_ema, rate, unit, eta, p->o->log_tty ? (last_step ? "\n" : "") : "\n");
+    fflush(p->o->log);
+}
+
+// ---------------------------------------------------------------- checkpoints ----------
+
+typedef struct {
+    int stage, step;
+    adamw_state *opt[2];   // optimisers of the current stage (second may be NULL)
+    float *head;           // stage-1 classifier head or NULL
+    size_t head_n;
+} ckpt_state;
+
+static int write_f32(hid_t g, const char *name, const float *p, size_t n) {
+    hsize_t dims[1] = {n ? n : 1};
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : (n ? H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) : 0);
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(sp);
+    return rc < 0;
+}
+
+static int read_f32(hid_t g, const char *name, float *p, size_t n) {
+    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+    if (ds < 0) return 1;
+    hid_t sp = H5Dget_space(ds);
+    hssize_t np = H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    herr_t rc = np == (hssize_t)n ? H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) : -1;
+    H5Dclose(ds);
+    return rc < 0;
+}
+
+static int write_i64_attr(hid_t g, const char *name, long long v) {
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(g, name, H5T_NATIVE_LLONG, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return rc < 0;
+}
+
+static int read_i64_attr(hid_t g, const char *name, long long *v) {
+    if (H5Aexists(g, name) <= 0) return 1;
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT);
+    herr_t rc = H5Aread(a, H5T_NATIVE_LLONG, v);
+    H5Aclose(a);
+    return rc < 0;
+}
+
+static int ckpt_extra(int64_t file, void *ctx) {
+    ckpt_state *c = ctx;
+    hid_t g = H5Gcreate2((hid_t)file, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return 1;
+    int bad = write_i64_attr(g, "stage", c->stage) || write_i64_attr(g, "step", c->step);
+    for (int i = 0; i < 2 && !bad; i++) {
+        if (!c->opt[i]) continue;
+        char nm[32];
+        snprintf(nm, sizeof nm, "opt%d_step", i);
+        bad |= write_i64_attr(g, nm, c->opt[i]->step);
+        snprintf(nm, sizeof nm, "opt%d_m", i);
+        bad |= write_f32(g, nm, c->opt[i]->m, c->opt[i]->n);
+        snprintf(nm, sizeof nm, "opt%d_v", i);
+        bad |= write_f32(g, nm, c->opt[i]->v, c->opt[i]->n);
+    }
+    if (!bad && c->head) bad |= write_f32(g, "head", c->head, c->head_n);
+    H5Gclose(g);
+    return bad;
+}
+
+static char *ckpt_path(const tr_options *o) {
+    size_t n = strlen(o->out) + 8;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s.ckpt", o->out);
+    return p;
+}
+
+static int ckpt_save(const tr_options *o, mdl_model *m, ckpt_state *c) {
+    char *p = ckpt_path(o);
+    if (!p) return err_set(ERR_NOMEM, "out of memory");
+    int rc = mdl_save_ex(p, m, "checkpoint", ckpt_extra, c);
+    free(p);
+    return rc;
+}
+
+// Reads stage/step, then (if the stage matches) optimiser moments and head.
+static int ckpt_read_train(const char *path, ckpt_state *c, int want_stage) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return 1;
+    hid_t g = H5Gopen2(f, "train", H5P_DEFAULT);
+    long long st = 0, sp = 0;
+    int bad = g < 0 || read_i64_attr(g, "stage", &st) || read_i64_attr(g, "step", &sp);
+    if (!bad) { c->stage = (int)st; c->step = (int)sp; }
+    if (!bad && want_stage && st == want_stage) {
+        for (int i = 0; i < 2 && !bad; i++) {
+            if (!c->opt[i]) continue;
+            char nm[32];
+            long long os = 0;
+            snprintf(nm, sizeof nm, "opt%d_step", i);
+            bad |= read_i64_attr(g, nm, &os);
+            c->opt[i]->step = os;
+            snprintf(nm, sizeof nm, "opt%d_m", i);
+            bad |= read_f32(g, nm, c->opt[i]->m, c->opt[i]->n);
+            snprintf(nm, sizeof nm, "opt%d_v", i);
+            bad |= read_f32(g, nm, c->opt[i]->v, c->opt[i]->n);
+        }
+        if (!bad && c->head) bad |= read_f32(g, "head", c->head, c->head_n);
+    }
+    if (g >= 0) H5Gclose(g);
+    H5Fclose(f);
+    return bad;
+}
+
+// ---------------------------------------------------------------- stage 1: encoder -----
+
+typedef struct {
+    const ds_set *set;
+    int *img_class;   // (n_images) class of each image
+    int n_vclass;     // classes x 4 rotations
+    int **alpha_cls;  // (n_alphabets) class lists per alphabet
+    int *alpha_n;     // (n_alphabets)
+} train_data;
+
+static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m, int start,
+                         ckpt_state *ck, float *head, adamw_state *opt_enc, adamw_state *opt_head) {
+    const enc_config *ec = &m->enc;
+    const int B = o->enc_batch, D = enc_d_out(ec), C = td->n_vclass, T = o->threads;
+    const size_t np = enc_n_params(ec), na = enc_act_floats(ec);
+    float *imgs = malloc((size_t)B * DS_PIX * sizeof(float));      // (B, DS_PIX)
+    float *acts = malloc((size_t)B * na * sizeof(float));          // (B, act)
+    float *feat = malloc((size_t)B * D * sizeof(float));           // (B, D)
+    float *fn = malloc((size_t)B * D * sizeof(float));             // (B, D) normalised
+    float *norm = malloc((size_t)B * sizeof(float));               // (B)
+    float *dfeat = malloc((size_t)B * D * sizeof(float));          // (B, D)
+    float *logits = malloc((size_t)B * C * sizeof(float));         // (B, C)
+    int *lab = malloc((size_t)B * sizeof(int));                    // (B)
+    float *genc = malloc(np * sizeof(float));                      // (np)
+    float *ghead = malloc((size_t)T * C * D * sizeof(float));      // (threads, C, D)
+    float *scratch = malloc(enc_scratch_floats(ec, T) * sizeof(float));
+    int rc = 0;
+    if (!imgs || !acts || !feat || !fn || !norm || !dfeat || !logits || !lab || !genc || !ghead || !scratch) {
+        rc = err_set(ERR_NOMEM, "out of memory for encoder training");
+        goto done;
+    }
+    progress pr = {.o = o, .t0 = now_s(), .last = 0};
+    double last_ck = now_s();
+    for (int step = start; step < o->enc_steps; step++) {
+        if (o->stop && *o->stop) {
+            ck->stage = STAGE_ENCODER; ck->step = step;
+            rc = ckpt_save(o, m, ck);
+            if (!rc) rc = err_set(ERR_INTERRUPTED, "interrupted; checkpoint saved, continue with --resume");
+            goto done;
+        }
+        rng_t r;
+        rng_seed2(&r, o->seed, ((uint64_t)STAGE_ENCODER << 40) | (uint64_t)step);
+        for (int b = 0; b < B; b++) {
+            int img = (int)rng_below(&r, (uint32_t)td->set->n_images);
+            int rot = (int)rng_below(&r, 4);
+            int dx = (int)rng_below(&r, 2 * o->max_shift + 1) - o->max_shift;
+            int dy = (int)rng_below(&r, 2 * o->max_shift + 1) - o->max_shift;
+            tr_augment(td->set->pixels + (size_t)img * DS_PIX, rot, dx, dy, imgs + (size_t)b * DS_PIX);
+            lab[b] = td->img_class[img] * 4 + rot;
+        }
+        enc_forward(ec, m->enc_params, B, imgs, acts, feat);
+        double loss = 0.0;
+        int correct = 0;
+        memset(ghead, 0, (size_t)T * C * D * sizeof(float));
+#pragma omp parallel for num_threads(T) reduction(+ : loss, correct) schedule(static)
+        for (int b = 0; b < B; b++) {
+            float *f = fn + (size_t)b * D, *lg = logits + (size_t)b * C;
+            float *gh = ghead + (size_t)omp_get_thread_num() * C * D;
+            memcpy(f, feat + (size_t)b * D, D * sizeof(float));
+            norm[b] = ts_l2_normalize(f, D);
+            if (norm[b] < 1e-12f) norm[b] = 1e-12f;
+            float mx = -INFINITY;
+            int arg = 0;
+            for (int c = 0; c < C; c++) {
+                lg[c] = COS_SCALE * ts_dot(f, head + (size_t)c * D, D);
+                if (lg[c] > mx) { mx = lg[c]; arg = c; }
+            }
+            float sum = 0.0f;
+            for (int c = 0; c < C; c++) { lg[c] = expf(lg[c] - mx); sum += lg[c]; }
+            loss += logf(sum) + mx - (logf(lg[lab[b]]) + mx);
+            correct += arg == lab[b];
+            // d logits = (p - onehot) / B; head and feature gradients follow.
+            float dfn[1024] = {0};
+            for (int c = 0; c < C; c++) {
+                float g = (lg[c] / sum - (c == lab[b])) / B * COS_SCALE;
+                if (fabsf(g) < 1e-12f) continue;
+                const float *hc = head + (size_t)c * D;
+                float *ghc = gh + (size_t)c * D;
+                for (int i = 0; i < D; i++) { ghc[i] += g * f[i]; dfn[i] += g * hc[i]; }
+            }
+            float dot = ts_dot(f, dfn, D);
+            for (int i = 0; i < D; i++) dfeat[(size_t)b * D + i] = (dfn[i] - f[i] * dot) / norm[b];
+        }
+        for (int t = 1; t < T; t++)
+            for (size_t i = 0; i < (size_t)C * D; i++) ghead[i] += ghead[(size_t)t * C * D + i];
+        memset(genc, 0, np * sizeof(float));
+        enc_backward(ec, m->enc_params, B, imgs, acts, dfeat, genc, scratch);
+        float lr = lr_at(o->enc_lr, step, o->enc_steps);
+        adamw_update(opt_enc, m->enc_params, genc, lr);
+        adamw_update(opt_head, head, ghead, lr);
+        progress_update(&pr, STAGE_ENCODER, step - start, o->enc_steps - start, (float)(loss / B),
+                        (float)correct / B, B, "img");
+        if (now_s() - last_ck > o->checkpoint_every_s) {
+            ck->stage = STAGE_ENCODER; ck->step = step + 1;
+            if ((rc = ckpt_save(o, m, ck))) goto done;
+            last_ck = now_s();
+        }
+    }
+done:
+    free(imgs); free(acts); free(feat); free(fn); free(norm); free(dfeat); free(logits);
+    free(lab); free(genc); free(ghead); free(scratch);
+    return rc;
+}
+
+// ---------------------------------------------------------------- stages 2-3: decoders -
+
+// Samples a meta-training episode over rotated classes into emb/label (tokens: supports then
+// queries). Returns the token counts.
+static void sample_train_episode(const tr_options *o, const train_data *td, const float *emb_all,
+                                 int D, int n_labels, rng_t *r, float *emb, int *label,
+                                 int *n_sup, int *n_q, int *n_way) {
+    const ds_set *s = td->set;
+    int N = o->min_way + (int)rng_below(r, (uint32_t)(n_labels - o->min_way + 1));
+    int K = 1 + (int)rng_below(r, (uint32_t)o->max_shot);
+    int Q = o->queries_total / N > 1 ? o->queries_total / N : 1;
+    int cls[1024];
+    int rot_fixed = -1;
+    int n = 0;
+    // Half the episodes within one alphabet and rotation: harder, like Lake's benchmark.
+    if (rng_below(r, 2)) {
+        int a = (int)rng_below(r, (uint32_t)s->n_alphabets);
+        if (td->alpha_n[a] >= N) {
+            int tmp[4096], m = td->alpha_n[a] < 4096 ? td->alpha_n[a] : 4096;
+            memcpy(tmp, td->alpha_cls[a], m * sizeof(int));
+            for (int i = 0; i < N; i++) {
+                int j = i + (int)rng_below(r, (uint32_t)(m - i));
+                int t = tmp[i]; tmp[i] = tmp[j]; tmp[j] = t;
+                cls[n++] = tmp[i];
+            }
+            rot_fixed = (int)rng_below(r, 4);
+        }
+    }
+    int vcls[1024];
+    if (rot_fixed >= 0) {
+        for (int i = 0; i < N; i++) vcls[i] = cls[i] * 4 + rot_fixed;
+    } else {
+        for (int i = 0; i < N; i++) {
+            int v, dup;
+            do {
+                v = (int)rng_below(r, (uint32_t)td->n_vclass);
+                dup = 0;
+                for (int j = 0; j < i; j++) dup |= vcls[j] == v;
+            } while (dup);
+            vcls[i] = v;
+        }
+    }
+    // label permutation: class i gets label perm[i]
+    int perm[1024];
+    for (int i = 0; i < N; i++) perm[i] = i;
+    rng_shuffle_int(r, perm, N);
+    int ns = 0, nq = 0;
+    int sup_img[4096], sup_lab[4096];
+    for (int i = 0; i < N; i++) {
+        int c = vcls[i] / 4, rot = vcls[i] % 4;
+        int c0 = s->class_start[c], cn = s->class_start[c + 1] - c0;
+        int pick[256], m = cn < 256 ? cn : 256;
+        for (int j = 0; j < m; j++) pick[j] = j;
+        int need = K + Q < m ? K + Q : m;
+        for (int j = 0; j < need; j++) {
+            int k = j + (int)rng_below(r, (uint32_t)(m - j));
+            int t = pick[j]; pick[j] = pick[k]; pick[k] = t;
+        }
+        for (int j = 0; j < need; j++) {
+            int e = (c0 + pick[j]) * 4 + rot;
+            if (j < K) { sup_img[ns] = e; sup_lab[ns] = perm[i]; ns++; }
+            else {
+                // queries are placed after all supports below
+                sup_img[2048 + nq] = e; sup_lab[2048 + nq] = perm[i]; nq++;
+            }
+        }
+    }
+    // shuffle supports
+    for (int i = ns - 1; i > 0; i--) {
+        int j = (int)rng_below(r, (uint32_t)(i + 1));
+        int t = sup_img[i]; sup_img[i] = sup_img[j]; sup_img[j] = t;
+        t = sup_lab[i]; sup_lab[i] = sup_lab[j]; sup_lab[j] = t;
+    }
+    for (int i = 0; i < ns; i++) {
+        memcpy(emb + (size_t)i * D, emb_all + (size_t)sup_img[i] * D, D * sizeof(float));
+        label[i] = sup_lab[i];
+    }
+    for (int i = 0; i < nq; i++) {
+        memcpy(emb + (size_t)(ns + i) * D, emb_all + (size_t)sup_img[2048 + i] * D, D * sizeof(float));
+        label[ns + i] = sup_lab[2048 + i];
+    }
+    *n_sup = ns; *n_q = nq; *n_way = N;
+}
+
+static int train_decoder(const tr_options *o, const train_data *td, const float *emb_all,
+                         mdl_model *m, int kind, int start, ckpt_state *ck, adamw_state *opt) {
+    const tf_config *c = &m->dec[kind];
+    const int D = c->d_in, T = o->threads, stage = kind == TF_LINEAR ? STAGE_DEC_LINEAR : STAGE_DEC_SOFTMAX;
+    const int max_q = o->queries_total / o->min_way > 1 ? o->queries_total / o->min_way : 1;
+    const int max_tok = c->n_labels * (o->max_shot + max_q);
+    const size_t np = tf_n_params(c);
+    float *grads = calloc((size_t)T * np, sizeof(float));   // (threads, np)
+    float *embs = malloc((size_t)T * max_tok * D * sizeof(float));  // (threads, max_tok, D)
+    int *labels = malloc((size_t)T * max_tok * sizeof(int));        // (threads, max_tok)
+    tf_acts *acts = calloc(T, sizeof(tf_acts));
+    int rc = 0;
+    if (!grads || !embs || !labels || !acts) { rc = err_set(ERR_NOMEM, "out of memory for decoder training"); goto done; }
+    for (int t = 0; t < T; t++)
+        if ((rc = tf_acts_alloc(c, max_tok, &acts[t]))) goto done;
+    progress pr = {.o = o, .t0 = now_s(), .last = 0};
+    double last_ck = now_s();
+    for (int step = start; step < o->dec_steps; step++) {
+        if (o->stop && *o->stop) {
+            ck->stage = stage; ck->step = step;
+            rc = ckpt_save(o, m, ck);
+            if (!rc) rc = err_set(ERR_INTERRUPTED, "interrupted; checkpoint saved, continue with --resume");
+            goto done;
+        }
+        memset(grads, 0, (size_t)T * np * sizeof(float));
+        double loss = 0.0;
+        int correct = 0, queries = 0;
+#pragma omp parallel for num_threads(T) reduction(+ : loss, correct, queries) schedule(dynamic, 1)
+        for (int e = 0; e < o->dec_batch; e++) {
+            int th = omp_get_thread_num();
+            rng_t r;
+            rng_seed2(&r, o->seed, ((uint64_t)stage << 40) | ((uint64_t)step << 12) | (uint64_t)e);
+            float *emb = embs + (size_t)th * max_tok * D;
+            int *lab = labels + (size_t)th * max_tok;
+            int ns, nq, nw, nc;
+            sample_train_episode(o, td, emb_all, D, c->n_labels, &r, emb, lab, &ns, &nq, &nw);
+            loss += tf_forward(c, m->dec_params[kind], &acts[th], emb, lab, ns, nq, nw, &nc);
+            // Each episode's mean loss weighs equally in the batch.
+            tf_backward(c, m->dec_params[kind], &acts[th], emb, lab, ns, nq, nw, grads + (size_t)th * np, NULL);
+            correct += nc;
+            queries += nq;
+        }
+        for (int t = 1; t < T; t++)
+            for (size_t i = 0; i < np; i++) grads[i] += grads[(size_t)t * np + i];
+        for (size_t i = 0; i < np; i++) grads[i] /= o->dec_batch;
+        adamw_update(opt, m->dec_params[kind], grads, lr_at(o->dec_lr, step, o->dec_steps));
+        progress_update(&pr, stage, step - start, o->dec_steps - start, (float)(loss / o->dec_batch),
+                        queries ? (float)correct / queries : 0.0f, o->dec_batch, "ep");
+        if (now_s() - last_ck > o->checkpoint_every_s) {
+            ck->stage = stage; ck->step = step + 1;
+            if ((rc = ckpt_save(o, m, ck))) goto done;
+            last_ck = now_s();
+        }
+    }
+done:
+    if (acts) for (int t = 0; t < T; t++) tf_acts_free(&acts[t]);
+    free(acts); free(grads); free(embs); free(labels);
+    return rc;
+}
+
+// Embeddings of every (image, rotation) of the set under the current encoder.
+static int embed_all(const tr_options *o, const mdl_model *m, const ds_set *s, float **out) {
+    const int D = enc_d_out(&m->enc), B = 256;
+    float *emb = malloc((size_t)s->n_images * 4 * D * sizeof(float));  // (n_images * 4, D)
+    float *imgs = malloc((size_t)B * 4 * DS_PIX * sizeof(float));       // (B * 4, DS_PIX)
+    if (!emb || !imgs) { free(emb); free(imgs); return err_set(ERR_NOMEM, "out of memory for embeddings"); }
+    (void)o;
+    for (int i0 = 0; i0 < s->n_images; i0 += B) {
+        int nb = s->n_images - i0 < B ? s->n_images - i0 : B;
+        for (int i = 0; i < nb; i++)
+            for (int r = 0; r < 4; r++)
+                tr_augment(s->pixels + (size_t)(i0 + i) * DS_PIX, r, 0, 0, imgs + ((size_t)i * 4 + r) * DS_PIX);
+        mdl_embed(m, nb * 4, imgs, emb + (size_t)i0 * 4 * D);
+    }
+    free(imgs);
+    *out = emb;
+    return 0;
+}
+
+// ---------------------------------------------------------------- driver ---------------
+
+int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (o->threads < 1 || o->threads > 256) return err_set(ERR_ARG, "--threads %d outside 1..256", o->threads);
+    if (o->enc_steps < 0 || o->dec_steps < 0 || o->enc_batch < 1 || o->dec_batch < 1)
+        return err_set(ERR_ARG, "training steps must be >= 0 and batch sizes >= 1");
+    const int n_labels = m->dec[TF_LINEAR].n_labels;
+    if (o->min_way < 2 || o->min_way > n_labels || o->max_shot < 1 || o->max_shot > 64 || o->queries_total < 1)
+        return err_set(ERR_ARG, "episode shape out of range (min_way 2..%d, max_shot 1..64)", n_labels);
+    if (n_labels * o->max_shot > 2048 || enc_d_out(&m->enc) > 1024)
+        return err_set(ERR_ARG, "n_labels x max_shot above 2048 or embedding above 1024 (too large to meta-train)");
+    int min_per_class = 1 << 30;
+    for (int c = 0; c < set->n_classes; c++) {
+        int n = set->class_start[c + 1] - set->class_start[c];
+        if (n < min_per_class) min_per_class = n;
+    }
+    int max_q = o->queries_total / o->min_way > 1 ? o->queries_total / o->min_way : 1;
+    if (set->n_classes < n_labels || min_per_class < o->max_shot + max_q)
+        return err_set(ERR_ARG, "training set %s too small: needs >= %d classes with >= %d images each",
+                       set->source, n_labels, o->max_shot + max_q);
+
+    train_data td = {.set = set, .n_vclass = set->n_classes * 4};
+    td.img_class = malloc((size_t)set->n_images * sizeof(int));
+    td.alpha_cls = calloc(set->n_alphabets, sizeof(int *));
+    td.alpha_n = calloc(set->n_alphabets, sizeof(int));
+    const int D = enc_d_out(&m->enc);
+    float *head = malloc((size_t)td.n_vclass * D * sizeof(float));  // (classes * 4, D)
+    adamw_state opt_enc = {0}, opt_head = {0}, opt_dec = {0};
+    float *emb_all = NULL;
+    char *ckp = ckpt_path(o);
+    int rc = 0;
+    if (!td.img_class || !td.alpha_cls || !td.alpha_n || !head || !ckp) { rc = err_set(ERR_NOMEM, "out of memory"); goto done; }
+    for (int c = 0; c < set->n_classes; c++) {
+        for (int i = set->class_start[c]; i < set->class_start[c + 1]; i++) td.img_class[i] = c;
+        td.alpha_n[set->class_alphabet[c]]++;
+    }
+    for (int a = 0; a < set->n_alphabets; a++) {
+        td.alpha_cls[a] = malloc((size_t)(td.alpha_n[a] + 1) * sizeof(int));
+        if (!td.alpha_cls[a]) { rc = err_set(ERR_NOMEM, "out of memory"); goto done; }
+        td.alpha_n[a] = 0;
+    }
+    for (int c = 0; c < set->n_classes; c++) {
+        int a = set->class_alphabet[c];
+        td.alpha_cls[a][td.alpha_n[a]++] = c;
+    }
+
+    rng_t r;
+    rng_seed2(&r, o->seed, 0);
+    enc_init(&m->enc, m->enc_params, &r);
+    tf_init(&m->dec[TF_LINEAR], m->dec_params[TF_LINEAR], &r);
+    tf_init(&m->dec[TF_SOFTMAX], m->dec_params[TF_SOFTMAX], &r);
+    for (size_t i = 0; i < (size_t)td.n_vclass * D; i++) head[i] = rng_normal(&r) / sqrtf((float)D);
+
+    int stage = STAGE_ENCODER, step = 0;
+    if (o->resume && access(ckp, R_OK) == 0) {
+        mdl_model cm;
+        if ((rc = mdl_load(ckp, &cm))) { rc = err_wrap(rc, "resuming"); goto done; }
+        if (enc_n_params(&cm.enc) != enc_n_params(&m->enc) ||
+            tf_n_params(&cm.dec[0]) != tf_n_params(&m->dec[0])) {
+            mdl_free(&cm);
+            rc = err_set(ERR_FORMAT, "checkpoint %s has another model configuration; delete it or drop --resume", ckp);
+            goto done;
+        }
+        memcpy(m->enc_params, cm.enc_params, enc_n_params(&m->enc) * sizeof(float));
+        for (int k = 0; k < 2; k++) memcpy(m->dec_params[k], cm.dec_params[k], tf_n_params(&m->dec[k]) * sizeof(float));
+        mdl_free(&cm);
+        ckpt_state probe = {0};
+        if (ckpt_read_train(ckp, &probe, 0)) { rc = err_set(ERR_FORMAT, "checkpoint %s has no training state; delete it", ckp); goto done; }
+        stage = probe.stage; step = probe.step;
+        if (o->log) fprintf(o->log, "train: resuming from %s at stage %s step %d\n", ckp, stage_name[stage], step);
+    }
+
+    if (stage == STAGE_ENCODER) {
+        if ((rc = adamw_init(&opt_enc, enc_n_params(&m->enc), o->weight_decay)) ||
+            (rc = adamw_init(&opt_head, (size_t)td.n_vclass * D, 0.0f)))
+            goto done;
+        ckpt_state ck = {.opt = {&opt_enc, &opt_head}, .head = head, .head_n = (size_t)td.n_vclass * D};
+        if (step > 0 && ckpt_read_train(ckp, &ck, STAGE_ENCODER)) { rc = err_set(ERR_FORMAT, "checkpoint %s: optimiser state unreadable; delete it", ckp); goto done; }
+        if ((rc = train_encoder(o, &td, m, step, &ck, head, &opt_enc, &opt_head))) goto done;
+        adamw_free(&opt_enc); adamw_free(&opt_head);
+        stage = STAGE_DEC_LINEAR; step = 0;
+    }
+    if (stage == STAGE_DEC_LINEAR || stage == STAGE_DEC_SOFTMAX) {
+        double t0 = now_s();
+        if ((rc = embed_all(o, m, set, &emb_all))) goto done;
+        if (o->log) fprintf(o->log, "train: embedded %d images x 4 rotations in %.1fs\n", set->n_images, now_s() - t0);
+    }
+    for (int kind = 0; kind < 2; kind++) {
+        int st = kind == TF_LINEAR ? STAGE_DEC_LINEAR : STAGE_DEC_SOFTMAX;
+        if (stage != st) continue;
+        if ((rc = adamw_init(&opt_dec, tf_n_params(&m->dec[kind]), o->weight_decay))) goto done;
+        ckpt_state ck = {.opt = {&opt_dec, NULL}};
+        if (step > 0 && ckpt_read_train(ckp, &ck, st)) { rc = err_set(ERR_FORMAT, "checkpoint %s: optimiser state unreadable; delete it", ckp); goto done; }
+        if ((rc = train_decoder(o, &td, emb_all, m, kind, step, &ck, &opt_dec))) goto done;
+        adamw_free(&opt_dec);
+        stage = st + 1; step = 0;
+    }
+    char note[1024];
+    snprintf(note, sizeof note, "seed=%llu enc_steps=%d enc_batch=%d dec_steps=%d dec_batch=%d data=%s",
+             (unsigned long long)o->seed, o->enc_steps, o->enc_batch, o->dec_steps, o->dec_batch, set->source);
+    if ((rc = mdl_save(o->out, m, note))) goto done;
+    unlink(ckp);
+done:
+    adamw_free(&opt_enc); adamw_free(&opt_head); adamw_free(&opt_dec);
+    if (td.alpha_cls) for (int a = 0; a < set->n_alphabets; a++) free(td.alpha_cls[a]);
+    free(td.alpha_cls); free(td.alpha_n); free(td.img_class); free(head); free(emb_all); free(ckp);
+    return rc;
+}

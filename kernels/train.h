@@ -1,0 +1,45 @@
+// train (tr_) — training the default model in C, in three stages:
+//   1. encoder: supervised classification of the background split's characters, each
+//      rotation by a multiple of 90 degrees a class of its own, with small random shifts,
+//      through a cosine classifier head (the head is thrown away afterwards);
+//   2. decoder_linear and 3. decoder_softmax: episodic meta-training on N-way K-shot
+//      episodes (N and K drawn per episode, half of them within one alphabet) over the
+//      frozen encoder's embeddings of the same rotated classes.
+// Stage 1 gives the encoder many labels per image cheaply; stages 2–3 teach the decoders to
+// learn in context. Everything draws from rng streams keyed by (seed, stage, step), so a
+// resumed run continues exactly where a checkpoint left off.
+#ifndef NEUROICL_TRAIN_H
+#define NEUROICL_TRAIN_H
+#include <stdint.h>
+#include <stdio.h>
+#include "datasets/dataset.h"
+#include "kernels/model.h"
+
+typedef struct {
+    int threads;
+    uint64_t seed;
+    int enc_steps, enc_batch;  // stage 1
+    float enc_lr;
+    int dec_steps, dec_batch;  // stages 2 and 3 (episodes per step)
+    float dec_lr;
+    float weight_decay;
+    int min_way, max_shot, queries_total;  // episode shapes for meta-training
+    int max_shift;             // augmentation: random shift in pixels, each axis
+    const char *out;           // model file; checkpoints go to <out>.ckpt
+    int resume;                // continue from <out>.ckpt when present
+    double checkpoint_every_s;
+    FILE *log;                 // progress lines (NULL = silent)
+    int log_tty;               // 1: rewrite one line with \r; 0: plain periodic lines
+    volatile int *stop;        // set asynchronously (Ctrl-C) to checkpoint and return
+} tr_options;
+
+void tr_default_options(tr_options *o);
+// Trains m (configs set, params allocated) on `train` (the background split). Saves the
+// model to o->out at the end. Returns ERR_INTERRUPTED after a checkpoint when *o->stop.
+int tr_train(const tr_options *o, const ds_set *train, mdl_model *m);
+
+// Evaluation-free helper shared with tests: rotated (k * 90 deg) and shifted copy of a
+// DS_SIDE image; pixels shifted in from outside are 0.
+void tr_augment(const float *src /*(DS_PIX)*/, int rot, int dx, int dy, float *dst /*(DS_PIX)*/);
+
+#endif
