@@ -54,11 +54,15 @@ static void set_reason(ctr_event *e, int papi_rc, const char *what) {
         snprintf(ctx, sizeof ctx, "cannot be counted here");
         break;
     }
+    int len;
     if (comp && (papi_rc == PAPI_ECMP || papi_rc == PAPI_ENOEVNT || papi_rc == -25))
-        snprintf(e->reason, sizeof e->reason, "%s: %s (PAPI: %s; perf_event component: %s)",
-                 what, ctx, PAPI_strerror(papi_rc), comp);
+        len = snprintf(e->reason, sizeof e->reason, "%s: %s (PAPI: %.60s; perf_event component: %.60s)",
+                       what, ctx, PAPI_strerror(papi_rc), comp);
     else
-        snprintf(e->reason, sizeof e->reason, "%s: %s (PAPI: %s)", what, ctx, PAPI_strerror(papi_rc));
+        len = snprintf(e->reason, sizeof e->reason, "%s: %s (PAPI: %.60s)", what, ctx,
+                       PAPI_strerror(papi_rc));
+    // A reason cut short still names the event's problem; mark it so nobody parses the tail.
+    if (len >= (int)sizeof e->reason) memcpy(e->reason + sizeof e->reason - 4, "...", 4);
 }
 
 static void rebuild_avail(ctr_set *c) {
@@ -78,7 +82,7 @@ static void probe(ctr_set *c, int i) {
         if (comp)
             snprintf(e->reason, sizeof e->reason,
                      "not supported on this hardware/VM (no PMU): PAPI perf_event component "
-                     "disabled: %s", comp);
+                     "disabled: %.80s", comp);
         else
             snprintf(e->reason, sizeof e->reason, "unknown event name (PAPI: %s)", PAPI_strerror(rc));
         return;

@@ -1,0 +1,32 @@
+# Counted memory traffic per generated token vs. position t, one line per implementation.
+# Variables (gnuplot -e): datafile, outbase, title_text, impls (space-separated, in the order
+# of the datafile's blocks).
+# datafile: one block per impl (separated by two blank lines), columns:
+#   1 t, 2 mean bytes (read+written), 3 mean bytes read, 4 mean bytes written, 5 episodes
+if (!exists("datafile")) datafile = "traffic.dat"
+if (!exists("outbase")) outbase = "traffic"
+if (!exists("title_text")) title_text = "memory traffic per token"
+if (!exists("impls")) impls = "impl"
+
+set title title_text noenhanced
+set xlabel "position t (tokens)"
+set ylabel "bytes per token"
+set grid
+set key top left noenhanced
+set format y "%.3s%c"
+
+do for [fmt in "png svg"] {
+    if (fmt eq "png") {
+        if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+            set terminal pngcairo size 900,600 noenhanced
+        } else {
+            set terminal png size 900,600
+        }
+    } else {
+        set terminal svg size 900,600 dynamic noenhanced
+    }
+    set output outbase . "." . fmt
+    plot for [i = 1:words(impls)] datafile index (i - 1) using 1:2 with linespoints \
+         pt (i + 5) ps 0.6 title word(impls, i)
+    unset output
+}
