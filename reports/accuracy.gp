@@ -17,8 +17,6 @@ set boxwidth 0.6
 set xtics noenhanced
 stats datafile using 1 nooutput
 set xrange [-0.7:STATS_max + 0.7]
-if (chance >= 0) set arrow 1 from graph 0, first chance to graph 1, first chance nohead dashtype 2 lc rgb "gray40"
-if (chance >= 0) set label 1 sprintf("chance %.0f%%", chance) at graph 0.01, first chance + 2 tc rgb "gray40"
 
 do for [fmt in "png svg"] {
     if (fmt eq "png") {
@@ -31,7 +29,10 @@ do for [fmt in "png svg"] {
         set terminal svg size 900,600 dynamic noenhanced
     }
     set output outbase . "." . fmt
+    # The chance level (100/n_way) is drawn as a dashed line when n_way is known.
     plot datafile using 1:3:xtic(2) with boxes lc rgb "#4477aa" title "accuracy", \
-         ''       using 1:3:4:5 with yerrorbars pt 7 ps 0.6 lc rgb "black" title "95% CI"
+         ''       using 1:3:4:5 with yerrorbars pt 7 ps 0.6 lc rgb "black" title "95% CI", \
+         (chance >= 0 ? chance : 1/0) with lines dashtype 2 lc rgb "gray40" \
+             title (chance >= 0 ? sprintf("chance (%.0f%%)", chance) : "")
     unset output
 }

@@ -13,7 +13,6 @@ set xlabel "position t (tokens)"
 set ylabel "bytes per token"
 set grid
 set key top left noenhanced
-set format y "%.3s%c"
 
 do for [fmt in "png svg"] {
     if (fmt eq "png") {
