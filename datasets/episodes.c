@@ -58,15 +58,6 @@ int ds_episode_sample(const ds_set *set, int n_way, int k_shot, int n_query, uin
                        k_shot, n_query);
     if (!set || set->n_classes < 1 || !set->class_start)
         return err_set(ERR_ARG, "episode sampled from an empty data set");
-    // A zeroed episode is allocated here; a reused one must have the same shape so the
-    // caller's buffers are never silently resized.
-    if (!ep->support_img) {
-        int rc = ds_episode_alloc(ep, n_way, k_shot, n_query);
-        if (rc) return rc;
-    } else if (ep->n_way != n_way || ep->k_shot != k_shot || ep->n_query != n_query) {
-        return err_set(ERR_ARG, "episode allocated as %d-way %d-shot %d-query, sampled as %d-way %d-shot %d-query",
-                       ep->n_way, ep->k_shot, ep->n_query, n_way, k_shot, n_query);
-    }
     int need = k_shot + n_query;
     int *ok = malloc(sizeof(int) * set->n_classes);  // (n_qualifying) class indices
     if (!ok) return err_set(ERR_NOMEM, "out of memory sampling an episode");
@@ -80,6 +71,16 @@ int ds_episode_sample(const ds_set *set, int n_way, int k_shot, int n_query, uin
         free(ok);
         return err_set(ERR_ARG, "n_way %d > %d classes with >= %d images in %s", n_way, n_ok, need,
                        set->source[0] ? set->source : "(unnamed set)");
+    }
+    // A zeroed episode is allocated here; a reused one must have the same shape so the
+    // caller's buffers are never silently resized.
+    if (!ep->support_img) {
+        int rc = ds_episode_alloc(ep, n_way, k_shot, n_query);
+        if (rc) { free(ok); return rc; }
+    } else if (ep->n_way != n_way || ep->k_shot != k_shot || ep->n_query != n_query) {
+        free(ok);
+        return err_set(ERR_ARG, "episode allocated as %d-way %d-shot %d-query, sampled as %d-way %d-shot %d-query",
+                       ep->n_way, ep->k_shot, ep->n_query, n_way, k_shot, n_query);
     }
     int *pick = malloc(sizeof(int) * (max_size > 0 ? max_size : 1));  // (class size) scratch
     if (!pick) {
