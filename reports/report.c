@@ -113,7 +113,7 @@ static int write_accuracy(const char *path, const h5r_table *t, const char *dat)
 }
 
 // traffic.dat: one block per impl (first-appearance order), rows t, mean bytes
-// (read+written), mean read, mean written, number of episodes averaged. `impls` gets the
+// (read+written), mean read, mean written, rows averaged (episodes, times queries at one t). `impls` gets the
 // space-separated impl names in block order.
 static int write_traffic(const char *path, const h5r_table *t, const char *dat, char *impls, size_t n_impls) {
     int ci = need_col(t, "impl", H5R_STR, path), ct = need_col(t, "t", H5R_I64, path);
@@ -144,7 +144,7 @@ static int write_traffic(const char *path, const h5r_table *t, const char *dat, 
     if (!(f = fopen(dat, "w"))) { rc = err_set(ERR_IO, "cannot write %s: %s", dat, strerror(errno)); goto out; }
     fprintf(f, "# counted memory traffic per token vs position (from table tokens), mean over episodes\n"
                "# one block per implementation, blocks separated by two blank lines (gnuplot index)\n"
-               "# t mean_bytes mean_bytes_read mean_bytes_written n_episodes\n");
+               "# t mean_bytes mean_bytes_read mean_bytes_written n_rows_averaged\n");
     impls[0] = 0;
     for (int k = 0; k < n_impl; k++) {
         const char *name = cim->str + first[k] * (size_t)cim->str_len;

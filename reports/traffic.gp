@@ -2,7 +2,7 @@
 # Variables (gnuplot -e): datafile, outbase, title_text, impls (space-separated, in the order
 # of the datafile's blocks).
 # datafile: one block per impl (separated by two blank lines), columns:
-#   1 t, 2 mean bytes (read+written), 3 mean bytes read, 4 mean bytes written, 5 episodes
+#   1 t, 2 mean bytes (read+written), 3 mean bytes read, 4 mean bytes written, 5 rows averaged
 if (!exists("datafile")) datafile = "traffic.dat"
 if (!exists("outbase")) outbase = "traffic"
 if (!exists("title_text")) title_text = "memory traffic per token"
