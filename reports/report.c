@@ -112,9 +112,9 @@ static int write_accuracy(const char *path, const h5r_table *t, const char *dat)
     return ERR_OK;
 }
 
-// traffic.dat: one block per impl (first-appearance order), rows t, mean bytes
-// (read+written), mean read, mean written, rows averaged (episodes, times queries at one t). `impls` gets the
-// space-separated impl names in block order.
+// traffic.dat: one block per impl (first-appearance order); per t: mean bytes (read+written),
+// mean read, mean written, rows averaged (episodes, and queries sharing one t).
+// `impls` gets the space-separated impl names in block order.
 static int write_traffic(const char *path, const h5r_table *t, const char *dat, char *impls, size_t n_impls) {
     int ci = need_col(t, "impl", H5R_STR, path), ct = need_col(t, "t", H5R_I64, path);
     int cr = need_col(t, "bytes_read", H5R_I64, path), cw = need_col(t, "bytes_written", H5R_I64, path);
