@@ -3,14 +3,14 @@ CC      ?= cc
 PKGS    := hdf5 papi libpng libzip zlib
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+NEUROICL_VERSION := 0.1.0
+GIT_DESCRIBE := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+ALL_CFLAGS := $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# recorded in every results file
+ALL_CFLAGS += -DNEUROICL_CFLAGS='"$(strip $(CFLAGS))"' -DNEUROICL_CC='"$(CC)"' \
+              -DNEUROICL_VERSION='"$(NEUROICL_VERSION)"' -DNEUROICL_GIT='"$(GIT_DESCRIBE)"'
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
 TEST_LDLIBS := $(shell pkg-config --libs criterion 2>/dev/null)
-# recorded in every results file
-CFLAGS  += -DNEUROICL_CFLAGS='"$(strip $(CFLAGS))"' -DNEUROICL_CC='"$(CC)"'
-NEUROICL_VERSION := 0.1.0
-CFLAGS  += -DNEUROICL_VERSION='"$(NEUROICL_VERSION)"' \
-           -DNEUROICL_GIT='"$(shell git describe --always --dirty 2>/dev/null || echo unknown)"'
 
 BUILD   ?= build
 LIB_SRC := $(wildcard kernels/*.c kernels/loihi2/*.c datasets/*.c bench/*.c reports/*.c)
@@ -28,15 +28,15 @@ all: bin/neuroicl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 bin/neuroicl: $(LIB_OBJ) $(BUILD)/bench/main.o
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 bin/tests: $(LIB_OBJ) $(TEST_OBJ)
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 deps:
 	@bash scripts/install-deps.sh
@@ -60,7 +60,7 @@ sanitize: deps
 
 bin/tests-asan: $(LIB_SRC:%.c=build-asan/%.o) $(TEST_SRC:%.c=build-asan/%.o)
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 clean:
 	rm -rf build build-asan bin

@@ -14,13 +14,20 @@ int err_set(int code, const char *fmt, ...) {
 }
 
 int err_wrap(int code, const char *fmt, ...) {
-    char prefix[512], old[1024];
+    char prefix[512], old[sizeof err_buf];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err_buf, sizeof old);
-    snprintf(err_buf, sizeof err_buf, "%s: %s", prefix, old);
+    size_t n = strlen(prefix);
+    if (n > sizeof err_buf - 3) n = sizeof err_buf - 3;
+    memcpy(err_buf, prefix, n);
+    memcpy(err_buf + n, ": ", 2);
+    size_t rest = sizeof err_buf - n - 3;
+    size_t m = strnlen(old, rest);
+    memcpy(err_buf + n + 2, old, m);
+    err_buf[n + 2 + m] = 0;
     return code;
 }
 

@@ -1,0 +1,383 @@
+// neuroicl — the command line. The one place where errors are printed: every library call
+// returns a code and leaves a one-line message in err_msg(). Exit codes: 0 ok, 1 failure
+// (I/O, format, resources), 2 bad command-line input.
+#include "bench/counters.h"
+#include "bench/eval.h"
+#include "bench/results.h"
+#include "datasets/dataset.h"
+#include "kernels/decoder.h"
+#include "kernels/err.h"
+#include "kernels/model.h"
+#include "kernels/train.h"
+#include "reports/report.h"
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef NEUROICL_VERSION
+#define NEUROICL_VERSION "dev"
+#endif
+
+static volatile int g_stop = 0;
+static void on_sigint(int sig) {
+    (void)sig;
+    g_stop = 1;
+    signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
+}
+
+// Glyph splits: two seeds, so the evaluation programs never occur in training.
+#define GLYPH_SEED_BACKGROUND 0x6261636bULL
+#define GLYPH_SEED_EVALUATION 0x6576616cULL
+
+static const char *usage_text =
+    "usage: neuroicl <command> [options]\n"
+    "  train     train the default model (encoder + linear and softmax decoders)\n"
+    "            --out FILE (models/default.h5) --task auto|omniglot|glyphs --data DIR\n"
+    "            --threads N (2) --seed S (1) --enc-steps N --dec-steps N --quick --resume\n"
+    "  eval      run decoder rows on identical few-shot episodes, append a run to --out\n"
+    "            --task auto|omniglot|glyphs --n-way N (5) --k-shot K (1) --queries Q (1)\n"
+    "            --episodes E (1000) --impl LIST (all) --seed S (1) --out FILE\n"
+    "            (results/neuroicl.h5) --model FILE (models/default.h5) --data DIR\n"
+    "            --token-episodes N (10) --events LIST (PAPI events; default set)\n"
+    "  report    FILE [--run ID] [--out-dir DIR]  figures (PNG+SVG) with gnuplot\n"
+    "  info      what this machine can measure (PAPI events and why not, CPU, caches)\n"
+    "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
+    "../shared/data/omniglot; --task auto falls back to the built-in procedural glyphs.\n";
+
+// ---------------------------------------------------------------- argument parsing -----
+
+static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno)
+        return err_set(ERR_ARG, "%s needs an integer in %ld..%ld (got '%s')", opt, lo, hi, s ? s : "");
+    if (v < lo || v > hi) return err_set(ERR_ARG, "%s must be in %ld..%ld (got %ld)", opt, lo, hi, v);
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
+    long v;
+    int rc = parse_long(opt, s, lo, hi, &v);
+    if (!rc) *out = (int)v;
+    return rc;
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = s && *s != '-' ? strtoull(s, &end, 10) : 0;
+    if (!s || !*s || *s == '-' || *end || errno)
+        return err_set(ERR_ARG, "%s needs a non-negative integer (got '%s')", opt, s ? s : "");
+    *out = v;
+    return 0;
+}
+
+// Returns the option's value and advances i; NULL (err set) when missing.
+static const char *opt_value(int argc, char **argv, int *i) {
+    if (*i + 1 >= argc || (argv[*i + 1][0] == '-' && argv[*i + 1][1] == '-')) {
+        err_set(ERR_ARG, "%s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int mkdir_parent(const char *path) {
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    char *slash = strrchr(buf, '/');
+    if (!slash || slash == buf) return 0;
+    *slash = 0;
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') { *p = 0; mkdir(buf, 0777); *p = '/'; }
+    if (mkdir(buf, 0777) && errno != EEXIST)
+        return err_set(ERR_IO, "cannot create directory %s for %s: %s", buf, path, strerror(errno));
+    return 0;
+}
+
+static const char *cache_dir(void) {
+    const char *c = getenv("NEUROICL_CACHE");
+    return c && *c ? c : "cache";
+}
+
+// Loads a split of the requested task. task: "auto", "omniglot" or "glyphs".
+static int load_split(const char *task, const char *data, const char *split, ds_set *set, FILE *log) {
+    char dir[PATH_MAX];
+    int want_omni = !strcmp(task, "omniglot"), want_auto = !strcmp(task, "auto");
+    if (!want_omni && !want_auto && strcmp(task, "glyphs"))
+        return err_set(ERR_ARG, "unknown --task '%s' (choose auto, omniglot or glyphs)", task);
+    if (want_omni || want_auto) {
+        int rc = ds_omniglot_find(data, dir, sizeof dir);
+        if (rc == 0) {
+            if (log) fprintf(log, "data: Omniglot %s split from %s\n", split, dir);
+            return ds_omniglot_load(dir, split, cache_dir(), set);
+        }
+        if (want_omni) return err_wrap(rc, "--task omniglot");
+        if (log) fprintf(log, "data: no Omniglot found (%s); using the built-in procedural glyphs\n", err_msg());
+    }
+    int bg = !strcmp(split, "background");
+    if (log) fprintf(log, "data: procedural glyphs, %s split\n", split);
+    return ds_glyphs_make(bg ? GLYPH_SEED_BACKGROUND : GLYPH_SEED_EVALUATION, bg ? 964 : 659, 20, set);
+}
+
+static void utc_now(char *buf, size_t n) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void join_args(int argc, char **argv, char *buf, size_t n) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < argc && k + 2 < n; i++)
+        k += snprintf(buf + k, n - k, "%s%s", i ? " " : "", argv[i]);
+}
+
+// ---------------------------------------------------------------- train ----------------
+
+static int cmd_train(int argc, char **argv) {
+    tr_options o;
+    tr_default_options(&o);
+    const char *task = "auto", *data = NULL;
+    o.out = "models/default.h5";
+    int rc = 0, quick = 0;
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--out")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; o.out = v; }
+        else if (!strcmp(a, "--task")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
+        else if (!strcmp(a, "--data")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
+        else if (!strcmp(a, "--threads")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 256, &o.threads);
+        else if (!strcmp(a, "--seed")) rc = parse_u64(a, opt_value(argc, argv, &i), &o.seed);
+        else if (!strcmp(a, "--enc-steps")) rc = parse_int(a, opt_value(argc, argv, &i), 0, 10000000, &o.enc_steps);
+        else if (!strcmp(a, "--dec-steps")) rc = parse_int(a, opt_value(argc, argv, &i), 0, 10000000, &o.dec_steps);
+        else if (!strcmp(a, "--resume")) o.resume = 1;
+        else if (!strcmp(a, "--quick")) quick = 1;
+        else return err_set(ERR_ARG, "train: unknown option '%s' (see neuroicl --help)", a);
+    }
+    if (rc) return rc;
+    if (quick) { o.enc_steps = 40; o.dec_steps = 40; o.enc_batch = 64; }
+    o.log = stderr;
+    o.log_tty = isatty(fileno(stderr));
+    o.stop = &g_stop;
+    if ((rc = mkdir_parent(o.out))) return rc;
+    ds_set set = {0};
+    if ((rc = load_split(task, data, "background", &set, stderr))) return rc;
+    mdl_model m;
+    mdl_default_config(&m);
+    if ((rc = mdl_alloc(&m))) { ds_free(&set); return rc; }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = tr_train(&o, &set, &m);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!rc)
+        fprintf(stderr, "train: saved %s (hash %s) in %.0f s on %d threads\n", o.out, m.hash,
+                (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec), o.threads);
+    mdl_free(&m);
+    ds_free(&set);
+    return rc;
+}
+
+// ---------------------------------------------------------------- eval -----------------
+
+static int cmd_eval(int argc, char **argv) {
+    ev_options o = {.n_way = 5, .k_shot = 1, .n_query = 1, .episodes = 1000, .seed = 1, .token_episodes = 10};
+    const char *task = "auto", *data = NULL, *out = "results/neuroicl.h5", *model = "models/default.h5";
+    const char *events = NULL;
+    char impl_buf[512];
+    snprintf(impl_buf, sizeof impl_buf, "%s", dec_row_names());
+    int rc = 0;
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--task")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
+        else if (!strcmp(a, "--data")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
+        else if (!strcmp(a, "--out")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; out = v; }
+        else if (!strcmp(a, "--model")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; model = v; }
+        else if (!strcmp(a, "--events")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; events = v; }
+        else if (!strcmp(a, "--impl")) {
+            if (!(v = opt_value(argc, argv, &i))) return ERR_ARG;
+            snprintf(impl_buf, sizeof impl_buf, "%s", v);
+        }
+        else if (!strcmp(a, "--n-way")) rc = parse_int(a, opt_value(argc, argv, &i), 2, 1024, &o.n_way);
+        else if (!strcmp(a, "--k-shot")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 1000, &o.k_shot);
+        else if (!strcmp(a, "--queries")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 1000, &o.n_query);
+        else if (!strcmp(a, "--episodes")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 10000000, &o.episodes);
+        else if (!strcmp(a, "--token-episodes")) rc = parse_int(a, opt_value(argc, argv, &i), 0, 10000000, &o.token_episodes);
+        else if (!strcmp(a, "--seed")) rc = parse_u64(a, opt_value(argc, argv, &i), &o.seed);
+        else return err_set(ERR_ARG, "eval: unknown option '%s' (see neuroicl --help)", a);
+    }
+    if (rc) return rc;
+    char impl_parse[512];
+    snprintf(impl_parse, sizeof impl_parse, "%s", impl_buf);
+    if ((rc = ev_parse_rows(&o, impl_parse))) return rc;
+    if (strcmp(task, "auto") && strcmp(task, "omniglot") && strcmp(task, "glyphs"))
+        return err_set(ERR_ARG, "unknown --task '%s' (choose auto, omniglot or glyphs)", task);
+    mdl_model m;
+    if ((rc = mdl_load(model, &m))) return rc;
+    ds_set set = {0};
+    if ((rc = load_split(task, data, "evaluation", &set, stderr))) { mdl_free(&m); return rc; }
+    int qualifying = 0;
+    for (int c = 0; c < set.n_classes; c++)
+        qualifying += set.class_start[c + 1] - set.class_start[c] >= o.k_shot + o.n_query;
+    if (o.n_way > qualifying || o.n_way > m.dec[TF_LINEAR].n_labels) {
+        rc = err_set(ERR_ARG, "--n-way %d is larger than %s (%d classes with >= %d images; the model answers up to %d)",
+                     o.n_way, set.source, qualifying, o.k_shot + o.n_query, m.dec[TF_LINEAR].n_labels);
+        ds_free(&set); mdl_free(&m);
+        return rc;
+    }
+    if ((rc = mkdir_parent(out))) { ds_free(&set); mdl_free(&m); return rc; }
+    ctr_set ctr;
+    if ((rc = ctr_open(&ctr, events))) { ds_free(&set); mdl_free(&m); return rc; }
+    h5r_run run;
+    h5r_run_init(&run);
+    char buf[4096];
+    const char *task_name = strncmp(set.source, "omniglot", 8) ? "glyphs" : "omniglot";
+    h5r_attr_str(&run, "kind", "eval");
+    h5r_attr_str(&run, "task", task_name);
+    h5r_attr_str(&run, "data_source", set.source);
+    h5r_attr_str(&run, "split", "evaluation");
+    h5r_attr_i64(&run, "n_way", o.n_way);
+    h5r_attr_i64(&run, "k_shot", o.k_shot);
+    h5r_attr_i64(&run, "n_query", o.n_query);
+    h5r_attr_i64(&run, "n_episodes", o.episodes);
+    h5r_attr_i64(&run, "seed", (int64_t)o.seed);
+    h5r_attr_str(&run, "impls", impl_buf);
+    h5r_attr_str(&run, "model_file", model);
+    h5r_attr_str(&run, "model_hash", m.hash);
+    join_args(argc, argv, buf, sizeof buf);
+    h5r_attr_str(&run, "command_line", buf);
+    utc_now(buf, sizeof buf);
+    h5r_attr_str(&run, "started_utc", buf);
+    ev_row_summary sum[EV_MAX_ROWS];
+    o.log = stderr;
+    o.stop = &g_stop;
+    fprintf(stderr, "eval: %s %d-way %d-shot, %d queries/class, %d episodes, rows %s\n", task_name,
+            o.n_way, o.k_shot, o.n_query, o.episodes, impl_buf);
+    rc = ev_run(&o, &m, &set, &ctr, &run, sum);
+    if (!rc) rc = h5r_commit(out, &run);
+    if (!rc) {
+        printf("%-12s %9s %17s %12s %12s %14s\n", "row", "accuracy", "95% CI", "ns/token", "(min..max)", "bytes/token");
+        for (int r = 0; r < o.n_rows; r++)
+            printf("%-12s %8.2f%% [%6.2f, %6.2f]%% %12.0f %5.0f..%-7.0f %12.0f\n", sum[r].name,
+                   100 * sum[r].accuracy, 100 * sum[r].ci_lo, 100 * sum[r].ci_hi, sum[r].ns_median,
+                   sum[r].ns_min, sum[r].ns_max, sum[r].bytes_read + sum[r].bytes_written);
+        printf("run %s appended to %s\n", run.run_id, out);
+    }
+    h5r_run_free(&run);
+    ctr_close(&ctr);
+    ds_free(&set);
+    mdl_free(&m);
+    return rc;
+}
+
+// ---------------------------------------------------------------- report, info ---------
+
+static int cmd_report(int argc, char **argv) {
+    const char *file = NULL, *run = NULL, *dir = "reports/figures";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--run")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; run = v; }
+        else if (!strcmp(a, "--out-dir")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; dir = v; }
+        else if (a[0] == '-') return err_set(ERR_ARG, "report: unknown option '%s'", a);
+        else if (!file) file = a;
+        else return err_set(ERR_ARG, "report: one results file only (got '%s' too)", a);
+    }
+    if (!file) return err_set(ERR_ARG, "report: which results file? (neuroicl report results/neuroicl.h5)");
+    if (access(file, R_OK)) return err_set(ERR_IO, "results file %s: %s (run `neuroicl eval` first)", file, strerror(errno));
+    mkdir(dir, 0777);
+    int rc = rep_figures(file, run, dir);
+    if (!rc) printf("figures written to %s/\n", dir);
+    return rc;
+}
+
+static void print_file_line(const char *label, const char *path) {
+    char buf[256] = "";
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = 0;
+    printf("%-22s %s\n", label, buf[0] ? buf : "(unknown)");
+}
+
+static int cmd_info(int argc, char **argv) {
+    (void)argc; (void)argv;
+    printf("neuroicl %s (%s)\n", NEUROICL_VERSION,
+#ifdef NEUROICL_GIT
+           NEUROICL_GIT
+#else
+           "unknown"
+#endif
+    );
+    char cpu[256] = "(unknown)", line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *c = strchr(line, ':');
+            if (c) snprintf(cpu, sizeof cpu, "%s", c + 2);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (f) fclose(f);
+    printf("%-22s %s\n", "cpu", cpu);
+    printf("%-22s %ld\n", "online cpus", sysconf(_SC_NPROCESSORS_ONLN));
+    for (int i = 0; i < 5; i++) {
+        char p[256], lvl[64], type[64], size[64];
+        snprintf(p, sizeof p, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *g = fopen(p, "r");
+        if (!g) break;
+        if (!fgets(lvl, sizeof lvl, g)) lvl[0] = 0;
+        fclose(g);
+        snprintf(p, sizeof p, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+        g = fopen(p, "r");
+        if (!g || !fgets(type, sizeof type, g)) type[0] = 0;
+        if (g) fclose(g);
+        snprintf(p, sizeof p, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        g = fopen(p, "r");
+        if (!g || !fgets(size, sizeof size, g)) size[0] = 0;
+        if (g) fclose(g);
+        lvl[strcspn(lvl, "\n")] = type[strcspn(type, "\n")] = size[strcspn(size, "\n")] = 0;
+        printf("cache L%-2s %-12s %s\n", lvl, type, size);
+    }
+    print_file_line("perf_event_paranoid", "/proc/sys/kernel/perf_event_paranoid");
+    ctr_set c;
+    int rc = ctr_open(&c, NULL);
+    if (rc) return rc;
+    char buf[8192];
+    ctr_describe(&c, buf, sizeof buf);
+    fputs(buf, stdout);
+    ctr_close(&c);
+    return 0;
+}
+
+// ---------------------------------------------------------------- main -----------------
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    signal(SIGINT, on_sigint);
+    const char *cmd = argv[1];
+    int rc;
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { fputs(usage_text, stdout); return 0; }
+    if (!strcmp(cmd, "train")) rc = cmd_train(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "eval")) rc = cmd_eval(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "report")) rc = cmd_report(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "info")) rc = cmd_info(argc - 1, argv + 1);
+    else rc = err_set(ERR_ARG, "unknown command '%s' (try neuroicl --help)", cmd);
+    if (rc) {
+        fprintf(stderr, "neuroicl: %s\n", err_msg());
+        return rc == ERR_ARG ? 2 : 1;
+    }
+    return 0;
+}
