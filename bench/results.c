@@ -697,26 +697,28 @@ done:
     return rc;
 }
 
-// Opens attribute `key` of object `obj` ("/" or "/runs/<id>"); on failure returns -1, err set.
-static hid_t open_attr(const char *path, const char *obj, const char *key, hid_t *file) {
-    if (open_ro(path, file)) return -1;
-    hid_t a = -1;
+// Opens attribute `key` of object `obj` ("/" or "/runs/<id>") into *attr; returns the error
+// code (ERR_IO missing file, ERR_FORMAT not HDF5 / no such attribute) with err set.
+static int open_attr(const char *path, const char *obj, const char *key, hid_t *file, hid_t *attr) {
+    *attr = -1;
+    int rc = open_ro(path, file);
+    if (rc) return rc;
     if (H5Oexists_by_name(*file, obj, H5P_DEFAULT) > 0 &&
         H5Aexists_by_name(*file, obj, key, H5P_DEFAULT) > 0)
-        a = H5Aopen_by_name(*file, obj, key, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0) {
-        err_set(ERR_FORMAT, "%s: %s has no attribute '%s'", path, obj, key);
+        *attr = H5Aopen_by_name(*file, obj, key, H5P_DEFAULT, H5P_DEFAULT);
+    if (*attr < 0) {
         H5Fclose(*file);
         *file = -1;
+        return err_set(ERR_FORMAT, "%s: %s has no attribute '%s'", path, obj, key);
     }
-    return a;
+    return ERR_OK;
 }
 
 int h5r_read_attr_str(const char *path, const char *obj, const char *key, char *out, size_t n) {
-    hid_t f;
+    hid_t f, a;
     if (n) out[0] = 0;
-    hid_t a = open_attr(path, obj, key, &f);
-    if (a < 0) return ERR_FORMAT;
+    int orc = open_attr(path, obj, key, &f, &a);
+    if (orc) return orc;
     hid_t t = H5Aget_type(a);
     int rc = ERR_OK;
     if (H5Tget_class(t) != H5T_STRING) {
@@ -747,9 +749,9 @@ int h5r_read_attr_str(const char *path, const char *obj, const char *key, char *
 
 static int read_attr_num(const char *path, const char *obj, const char *key, hid_t mt, void *out,
                          H5T_class_t want1, H5T_class_t want2) {
-    hid_t f;
-    hid_t a = open_attr(path, obj, key, &f);
-    if (a < 0) return ERR_FORMAT;
+    hid_t f, a;
+    int orc = open_attr(path, obj, key, &f, &a);
+    if (orc) return orc;
     hid_t t = H5Aget_type(a);
     H5T_class_t cls = H5Tget_class(t);
     int rc = ERR_OK;

@@ -154,6 +154,8 @@ Test(results, roundtrip_and_root_attrs) {
     h5r_table missing;
     cr_assert_eq(h5r_read_table(path, r.run_id, "nope", &missing), ERR_FORMAT);
     cr_assert_eq(dir_entries(tdir), 1, "no temporary left behind");
+    cr_assert_eq(h5r_read_attr_i64("/nonexistent/r.h5", "/", "schema_version", &sv), ERR_IO);
+    cr_assert_eq(h5r_read_attr_i64(path, "/", "no_such_attr", &sv), ERR_FORMAT);
     h5r_run_free(&r);
 }
 
