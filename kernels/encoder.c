@@ -334,33 +334,57 @@ size_t enc_scratch_floats(const enc_config *c, int n_threads) {
 // Only the pooled argmax pixels with a positive ReLU output carry gradient, so the loop walks
 // the pooled outputs and does two 9*cin-long axpys per live one: about a quarter of the
 // dense work, and both axpys run over contiguous window rows.
+// dst[r*dst_rs + k] += g * src[r*src_rs + k] for r < 3, k < seg. seg == 3 (a one-channel
+// input) gets constant trip counts so it unrolls instead of running vector-loop epilogues.
+static inline void axpy_3rows(float *dst, size_t dst_rs, const float *src, size_t src_rs,
+                              float g, int seg) {
+    if (seg == 3) {
+        for (int r = 0; r < 3; r++)
+            for (int k = 0; k < 3; k++) dst[r * dst_rs + k] += g * src[r * src_rs + k];
+        return;
+    }
+    for (int r = 0; r < 3; r++) {
+        float *d = dst + r * dst_rs;
+        const float *x = src + r * src_rs;
+        for (int k = 0; k < seg; k++) d[k] += g * x[k];
+    }
+}
+
+enum { LIVE_CHUNK = 256 }; // channels compacted at a time (stack arrays, any cout works)
+
 static void blk_bwd(const blk *b, const float *wk, const float *pin, const float *relu,
                     const float *arg, const float *dpool, int g_rs, float *dw, float *db,
                     float *dpin) {
     const int s = b->s, p = b->p, cin = b->cin, cout = b->cout;
-    const int seg = 3 * cin, K = 9 * cin, rowstride = (s + 2) * cin;
+    const int seg = 3 * cin, K = 9 * cin;
+    const size_t rowstride = (size_t)(s + 2) * cin;
+    int lc[LIVE_CHUNK], lq[LIVE_CHUNK];
     for (int py = 0; py < p; py++)
         for (int px = 0; px < p; px++) {
             const float *g = dpool + ((size_t)py * g_rs + px) * cout;
             const float *a = arg + ((size_t)py * p + px) * cout;
-            for (int c = 0; c < cout; c++) {
-                const float gv = g[c];
-                if (gv == 0.0f) continue;
-                const int q = (int)a[c];
-                if (!(relu[(size_t)q * cout + c] > 0.0f)) continue;
-                db[c] += gv;
-                const size_t wo = ((size_t)(q / s) * (s + 2) + q % s) * cin; // window origin
-                float *dwr = dw + (size_t)c * K;
-                const float *wr = wk + (size_t)c * K;
-                for (int ky = 0; ky < 3; ky++) {
-                    const float *x = pin + wo + (size_t)ky * rowstride;
-                    float *dwk = dwr + ky * seg;
-                    for (int k = 0; k < seg; k++) dwk[k] += gv * x[k];
-                    if (dpin) {
-                        float *dx = dpin + wo + (size_t)ky * rowstride;
-                        const float *wkk = wr + ky * seg;
-                        for (int k = 0; k < seg; k++) dx[k] += gv * wkk[k];
-                    }
+            const int q00 = 2 * py * s + 2 * px; // top-left pixel of this pool window
+            for (int c0 = 0; c0 < cout; c0 += LIVE_CHUNK) {
+                const int c1 = cout - c0 < LIVE_CHUNK ? cout : c0 + LIVE_CHUNK;
+                // Compact the live channels first, without branches: whether the ReLU passed
+                // is a coin flip per channel, and branching on it mispredicted half the time.
+                int n = 0;
+                for (int c = c0; c < c1; c++) {
+                    const int q = (int)a[c];
+                    lc[n] = c;
+                    lq[n] = q;
+                    n += (g[c] != 0.0f) & (relu[(size_t)q * cout + c] > 0.0f);
+                }
+                for (int i = 0; i < n; i++) {
+                    const int c = lc[i], off = lq[i] - q00; // off in {0, 1, s, s+1}
+                    const int dy = off >= s, dx = off - dy * s;
+                    const float gv = g[c];
+                    // window origin of conv pixel (2py+dy, 2px+dx) in the padded input
+                    const size_t wo = ((size_t)(2 * py + dy) * (s + 2) + 2 * px + dx) * cin;
+                    db[c] += gv;
+                    axpy_3rows(dw + (size_t)c * K, (size_t)seg, pin + wo, rowstride, gv, seg);
+                    if (dpin)
+                        axpy_3rows(dpin + wo, rowstride, wk + (size_t)c * K, (size_t)seg, gv, seg);
                 }
             }
         }
