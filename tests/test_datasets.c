@@ -97,7 +97,7 @@ static unsigned char *png_from_grey(const unsigned char *g, int w, int h, unsign
 
 /* ------------------------------------------------------------------ PNG decoding */
 
-Test(datasets_png, real_png_ink_count_matches_independent_decode) {
+Test(datasets, png_real_png_ink_count_matches_independent_decode) {
     NEED_DATA();
     size_t n;
     unsigned char *b = zip_entry(EVAL_ZIP, FIRST_PNG, &n);
@@ -132,7 +132,7 @@ Test(datasets_png, real_png_ink_count_matches_independent_decode) {
 
 // 42 -> 28 is a factor 1.5: each output pixel covers 1.5 x 1.5 source pixels, so a source
 // pixel straddling two outputs splits its ink by overlap area.
-Test(datasets_png, area_downsampling_hand_computed) {
+Test(datasets, png_area_downsampling_hand_computed) {
     unsigned char g[42 * 42];
     memset(g, 255, sizeof g);
     g[0 * 42 + 0] = 0;   // wholly inside output (0,0): 1 / 2.25
@@ -161,7 +161,7 @@ Test(datasets_png, area_downsampling_hand_computed) {
     free(png);
 }
 
-Test(datasets_png, upsampling_small_image) {
+Test(datasets, png_upsampling_small_image) {
     // 14x14 with one black pixel: it covers exactly a 2x2 block of outputs.
     unsigned char g[14 * 14];
     memset(g, 255, sizeof g);
@@ -178,7 +178,7 @@ Test(datasets_png, upsampling_small_image) {
     free(png);
 }
 
-Test(datasets_png, truncated_png_is_format_error_naming_file) {
+Test(datasets, png_truncated_png_is_format_error_naming_file) {
     unsigned char g[42 * 42];
     for (int i = 0; i < 42 * 42; i++) g[i] = (unsigned char)(i * 37);
     size_t n;
@@ -195,7 +195,7 @@ Test(datasets_png, truncated_png_is_format_error_naming_file) {
     free(png);
 }
 
-Test(datasets_png, non_png_is_format_error_naming_file) {
+Test(datasets, png_non_png_is_format_error_naming_file) {
     const char *txt = "this is not a picture at all";
     err_clear();
     cr_assert_eq(ds_png_decode((const unsigned char *)txt, strlen(txt), "notes.txt", NULL, NULL), ERR_FORMAT);
@@ -206,7 +206,7 @@ Test(datasets_png, non_png_is_format_error_naming_file) {
 
 /* ------------------------------------------------------------------ Omniglot */
 
-Test(datasets_omniglot, missing_dir_is_io_error_with_fix) {
+Test(datasets, omniglot_missing_dir_is_io_error_with_fix) {
     ds_set s;
     err_clear();
     cr_assert_eq(ds_omniglot_load("/nonexistent/omni", "evaluation", NULL, &s), ERR_IO);
@@ -222,7 +222,7 @@ Test(datasets_omniglot, missing_dir_is_io_error_with_fix) {
     cr_assert_eq(ds_lake_runs_load("/nonexistent/all_runs.zip", &runs, &nr), ERR_IO);
 }
 
-Test(datasets_omniglot, find_order) {
+Test(datasets, omniglot_find_order) {
     NEED_DATA();
     char out[512];
     setenv("NEUROICL_DATA", "/nonexistent/env", 1);
@@ -257,12 +257,12 @@ static void check_split(const char *split, int classes, int images, int alphabet
     ds_free(&s);
 }
 
-Test(datasets_omniglot, evaluation_split_counts, .timeout = 120) {
+Test(datasets, omniglot_evaluation_split_counts, .timeout = 120) {
     NEED_DATA();
     check_split("evaluation", 659, 13180, 20, "Angelic");
 }
 
-Test(datasets_omniglot, background_split_counts, .timeout = 120) {
+Test(datasets, omniglot_background_split_counts, .timeout = 120) {
     NEED_DATA();
     check_split("background", 964, 19280, 30, "Alphabet_of_the_Magi");
 }
@@ -310,7 +310,7 @@ static void assert_same_set(const ds_set *a, const ds_set *b, int class0) {
                  "pixels differ");
 }
 
-Test(datasets_omniglot, zip_and_folder_identical_and_bad_file_reported, .timeout = 120) {
+Test(datasets, omniglot_zip_and_folder_identical_and_bad_file_reported, .timeout = 120) {
     NEED_DATA();
     ds_set z, f;
     cr_assert_eq(ds_omniglot_load(DATA, "evaluation", NULL, &z), 0, "%s", err_msg());
@@ -362,7 +362,7 @@ static int count_h5(const char *dir, char *found, size_t n) {
     return k;
 }
 
-Test(datasets_omniglot, cache_round_trip_is_read_and_rebuilt_when_corrupt, .timeout = 120) {
+Test(datasets, omniglot_cache_round_trip_is_read_and_rebuilt_when_corrupt, .timeout = 120) {
     NEED_DATA();
     char *tmp = make_tmpdir();
     char cache[4200], file[4600] = "";
@@ -415,7 +415,7 @@ Test(datasets_omniglot, cache_round_trip_is_read_and_rebuilt_when_corrupt, .time
 
 /* ------------------------------------------------------------------ Lake one-shot runs */
 
-Test(datasets_lake, twenty_runs_of_twenty) {
+Test(datasets, lake_twenty_runs_of_twenty) {
     NEED_DATA();
     ds_lake_run *runs = NULL;
     int n = 0;
@@ -462,7 +462,7 @@ static double dist2(const float *a, const float *b) {
     return d;
 }
 
-Test(datasets_glyphs, deterministic_and_classes_distinct) {
+Test(datasets, glyphs_deterministic_and_classes_distinct) {
     ds_set a, b, c;
     cr_assert_eq(ds_glyphs_make(7, 45, 10, &a), 0, "%s", err_msg());
     cr_assert_eq(ds_glyphs_make(7, 45, 10, &b), 0, "%s", err_msg());
@@ -560,7 +560,7 @@ static int same_episode(const ds_episode *a, const ds_episode *b) {
            !memcmp(a->classes, b->classes, sizeof(int) * a->n_way);
 }
 
-Test(datasets_episodes, deterministic_balanced_disjoint) {
+Test(datasets, episodes_deterministic_balanced_disjoint) {
     ds_set s;
     cr_assert_eq(ds_glyphs_make(3, 60, 20, &s), 0);
     ds_episode a, b, c;
@@ -595,7 +595,7 @@ Test(datasets_episodes, deterministic_balanced_disjoint) {
     ds_free(&s);
 }
 
-Test(datasets_episodes, argument_errors) {
+Test(datasets, episodes_argument_errors) {
     ds_set s;
     cr_assert_eq(ds_glyphs_make(1, 25, 6, &s), 0);
     ds_episode ep;
@@ -617,7 +617,7 @@ Test(datasets_episodes, argument_errors) {
     ds_free(&s);
 }
 
-Test(datasets_episodes, on_real_omniglot, .timeout = 120) {
+Test(datasets, episodes_on_real_omniglot, .timeout = 120) {
     NEED_DATA();
     ds_set s;
     cr_assert_eq(ds_omniglot_load(DATA, "evaluation", NULL, &s), 0, "%s", err_msg());
