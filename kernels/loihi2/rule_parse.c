@@ -185,6 +185,7 @@ static int bracket(parser *p, prod_acc *a, int is_sgn, int *decimate) {
     int le[2] = {0, 0};
     l2_fvar var[2] = {L2_F_C, L2_F_C};
     while (!is_op(p, ')')) {
+        if (p->t.kind == T_END || p->t.kind == T_SEP) return perr(p, open, "%s: missing closing ')'", "'('");
         if (n_ops == 2) return tok_err(p, "expected ')' after (var + C), found %s");
         if (is_op(p, '+') || is_op(p, '-')) {
             sign[n_ops] = is_op(p, '-') ? -1 : 1;
@@ -224,6 +225,7 @@ static int bracket(parser *p, prod_acc *a, int is_sgn, int *decimate) {
     if (n_ops == 2) {
         if (le[ci] < 0 || le[ci] > 8) return perr(p, pos[ci], "%s: must be an integer", "constant");
         c = sign[ci] * lm[ci] * (1L << le[ci]);
+        if (c < -256 || c > 255) return perr(p, pos[ci], "%s: outside the 8-bit range -256..255", "constant");
     }
     if (is_sgn) {
         if (var[vi] != L2_F_W && var[vi] != L2_F_D && var[vi] != L2_F_T)
