@@ -4,7 +4,7 @@
 // is a dot product of three contiguous input runs (one per kernel row, 3*c_in floats each)
 // against the weights, and the output-channel loop can be the innermost, vectorised one.
 // The public weight layout stays (c_out, c_in, 3, 3) as encoder.h promises; each call
-// transposes it once (cheap: ~100k floats) rather than per image.
+// transposes it once per call (~65k floats for the default config) rather than per image.
 //
 // Saved activations, per image, block by block (i = 0 .. n_blocks-1; s = side before block
 // i, p = s/2 the side after its pool, cin/cout its channels):
@@ -59,7 +59,9 @@ static int round_up(int x, int m) { return (x + m - 1) / m * m; }
 // Fills per-block geometry; returns the number of blocks, or 0 if the config is unusable
 // (a pool would shrink a side to zero, or a field is out of range).
 static int plan(const enc_config *c, blk *bk, size_t *n_params, size_t *n_acts, size_t *n_wt) {
-    if (!c || c->n_blocks < 1 || c->n_blocks > ENC_MAX_BLOCKS || c->side < 2) return 0;
+    // side <= 4096 keeps pixel indices exact in the float-typed argmax slots.
+    if (!c || c->n_blocks < 1 || c->n_blocks > ENC_MAX_BLOCKS || c->side < 2 || c->side > 4096)
+        return 0;
     size_t po = 0, ao = 0, wo = 0;
     int s = c->side, cin = 1;
     for (int i = 0; i < c->n_blocks; i++) {
@@ -154,7 +156,7 @@ static void transpose_fwd(const blk *bk, int nb, const float *flat, float *wt) {
 
 // relu = max(0, conv3x3(pin) + bias) for one image and one block.
 // The tile accumulators are GCC vector-extension values so they stay in registers (plain
-// float arrays were spilled to the stack on every k step, ~4x slower).
+// float arrays were spilled to the stack on every k step: ~7x slower on the default config).
 static void conv_fwd(const blk *b, const float *wt,
                      const float *pin, // (s+2, s+2, cin)
                      float *relu)      // (s, s, cout)

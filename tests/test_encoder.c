@@ -95,6 +95,10 @@ Test(encoder, shapes) {
     enc_config bad = {.side = 4, .n_blocks = 3, .ch = {2, 2, 2}};
     cr_assert_eq(enc_d_out(&bad), 0);
     cr_assert_eq(enc_n_params(&bad), 0);
+    enc_config bad2 = {.side = 28, .n_blocks = 2, .ch = {4, 0}};
+    cr_assert_eq(enc_d_out(&bad2), 0);
+    enc_config bad3 = {.side = 28, .n_blocks = ENC_MAX_BLOCKS + 1, .ch = {1, 1, 1, 1, 1, 1}};
+    cr_assert_eq(enc_n_params(&bad3), 0);
     cr_assert_gt(enc_act_floats(&CFG_DEFAULT), 0);
     cr_assert_gt(enc_scratch_floats(&CFG_DEFAULT, 2), enc_scratch_floats(&CFG_DEFAULT, 1));
 
@@ -155,6 +159,8 @@ static void check_forward(const enc_config *c, int B, uint64_t seed) {
     float *acts = malloc(sizeof(float) * (size_t)B * na);
     float *out = malloc(sizeof(float) * (size_t)B * d), *out2 = malloc(sizeof(float) * (size_t)B * d);
     double *ref = malloc(sizeof(double) * d);
+    // Reused act buffers hold stale data: NaN here proves every value read was written.
+    for (size_t i = 0; i < (size_t)B * na; i++) acts[i] = NAN;
     enc_forward(c, p, B, img, acts, out);
     enc_forward(c, p, B, img, NULL, out2);
     int live = 0;
@@ -180,6 +186,10 @@ Test(encoder, forward_matches_reference) {
     check_forward(&CFG_DEFAULT, 5, 14);
     enc_config wide = {.side = 12, .n_blocks = 2, .ch = {17, 9}}; // channel counts off the tile
     check_forward(&wide, 2, 15);
+    enc_config big = {.side = 11, .n_blocks = 2, .ch = {40, 70}}; // several tiles + remainder
+    check_forward(&big, 2, 16);
+    enc_config one = {.side = 5, .n_blocks = 1, .ch = {3}};       // odd side, final map 2x2
+    check_forward(&one, 3, 17);
 }
 
 // Analytic gradient of loss = sum_n sum_j out[n][j] * r[n][j] via enc_backward.
@@ -188,7 +198,10 @@ static void analytic_grad(const enc_config *c, const float *p, int B, const floa
     size_t na = enc_act_floats(c), np = enc_n_params(c);
     int d = enc_d_out(c);
     float *acts = malloc(sizeof(float) * (size_t)B * na), *out = malloc(sizeof(float) * (size_t)B * d);
-    float *scr = malloc(sizeof(float) * enc_scratch_floats(c, omp_get_max_threads()));
+    size_t ns = enc_scratch_floats(c, omp_get_max_threads());
+    float *scr = malloc(sizeof(float) * ns);
+    for (size_t i = 0; i < (size_t)B * na; i++) acts[i] = NAN; // stale buffers must not leak in
+    for (size_t i = 0; i < ns; i++) scr[i] = NAN;
     enc_forward(c, p, B, img, acts, out);
     memset(grad, 0, sizeof(float) * np);
     enc_backward(c, p, B, img, acts, rr, grad, scr);
