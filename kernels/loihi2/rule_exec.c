@@ -204,7 +204,7 @@ static void run_lowered(l2_sim *s, int ci, int64_t u, uint32_t r7) {
         // Finish per core so the weight-update counters land on the core holding the synapses.
         for (int i0 = 0; i0 < n_post; i0 += dp->per_core) {
             int i1 = i0 + dp->per_core < n_post ? i0 + dp->per_core : n_post;
-            int64_t changed = 0;
+            int changed = 0;   // int, not int64: keeps the loop in 32-bit lanes
             for (int i = i0; i < i1; i++) {
                 int32_t a = acc[i];
                 a = a < alo ? alo : a > ahi ? ahi : a;
