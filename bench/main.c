@@ -39,7 +39,8 @@ static const char *usage_text =
     "usage: neuroicl <command> [options]\n"
     "  train     train the default model (encoder + linear and softmax decoders)\n"
     "            --out FILE (models/default.h5) --task auto|omniglot|glyphs --data DIR\n"
-    "            --threads N (2) --seed S (1) --enc-steps N --dec-steps N --quick --resume\n"
+    "            --threads N (2) --seed S (1) --enc-steps N --dec-steps N --dec-lr X --quick\n"
+    "            --resume (continue from <out>.ckpt) --init FILE (start from a model's encoder)\n"
     "  eval      run decoder rows on identical few-shot episodes, append a run to --out\n"
     "            --task auto|omniglot|glyphs --n-way N (5) --k-shot K (1) --queries Q (1)\n"
     "            --episodes E (1000) --impl LIST (all) --seed S (1) --out FILE\n"
@@ -159,6 +160,12 @@ static int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--enc-steps")) rc = parse_int(a, opt_value(argc, argv, &i), 0, 10000000, &o.enc_steps);
         else if (!strcmp(a, "--dec-steps")) rc = parse_int(a, opt_value(argc, argv, &i), 0, 10000000, &o.dec_steps);
         else if (!strcmp(a, "--resume")) o.resume = 1;
+        else if (!strcmp(a, "--init")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; o.init_from = v; }
+        else if (!strcmp(a, "--dec-lr")) {
+            if (!(v = opt_value(argc, argv, &i))) return ERR_ARG;
+            o.dec_lr = strtof(v, NULL);
+            if (!(o.dec_lr > 0 && o.dec_lr < 1)) return err_set(ERR_ARG, "--dec-lr must be in (0, 1) (got '%s')", v);
+        }
         else if (!strcmp(a, "--quick")) quick = 1;
         else return err_set(ERR_ARG, "train: unknown option '%s' (see neuroicl --help)", a);
     }

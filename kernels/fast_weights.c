@@ -12,6 +12,7 @@ typedef struct {
     float *phk, *phq;                 // (head_dim) φ(k), φ(q) of one head
     float *hb;                        // (d_ff)
     float *W;                         // (n_layers, n_heads, head_dim, head_dim) fast weights
+    int n_ctx;                        // supports written so far
 } fw_state;
 
 static void fw_destroy(dec_row *r) {
@@ -48,6 +49,7 @@ static void fw_reset(dec_row *r) {
     fw_state *s = r->state;
     size_t hd = tf_head_dim(c);
     memset(s->W, 0, (size_t)c->n_layers * c->n_heads * hd * hd * sizeof(float));
+    s->n_ctx = 0;
 }
 
 static int fw_step(dec_row *r, const float *e, int label, float *logits, dec_traffic *tr) {
@@ -55,8 +57,9 @@ static int fw_step(dec_row *r, const float *e, int label, float *logits, dec_tra
     fw_state *s = r->state;
     const int L = c->n_layers, H = c->n_heads, hd = tf_head_dim(c);
     const int support = label >= 0;
-    const float scale = 1.0f / hd;
     const int64_t F4 = sizeof(float), Wbytes = F4 * (int64_t)H * hd * hd;
+    // 1/(head_dim · n): n = tokens this token sees (the supports so far, itself included).
+    const float scale = 1.0f / ((float)hd * (s->n_ctx + 1));
     dec_embed(r, e, label, s->x, tr);
     for (int l = 0; l < L; l++) {
         const int write_only = support && l == L - 1;  // output unused: just learn k, v
@@ -99,7 +102,8 @@ static int fw_step(dec_row *r, const float *e, int label, float *logits, dec_tra
         dec_attn_out(r, l, s->x, s->ao, s->tmp, tr);
         dec_mlp(r, l, s->x, s->hb, tr);
     }
-    if (!support) dec_readout(r, s->x, logits, tr);
+    if (support) s->n_ctx++;
+    else dec_readout(r, s->x, logits, tr);
     return 0;
 }
 

@@ -62,7 +62,7 @@ static void kv_attend_head(const tf_config *c, kv_state *s, const float *kc, con
                            int h, float *ao_h) {
     const int d = c->d_model, hd = tf_head_dim(c), off = h * hd;
     if (c->attn == TF_LINEAR) {
-        const float scale = 1.0f / hd;
+        const float scale = 1.0f / ((float)hd * (n + (self_k != NULL)));
         float phq[1024];
         for (int i = 0; i < hd; i++) phq[i] = tf_relu(q_h[i]);
         for (int t = 0; t <= n; t++) {

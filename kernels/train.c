@@ -12,7 +12,8 @@
 
 enum { STAGE_ENCODER = 1, STAGE_DEC_LINEAR = 2, STAGE_DEC_SOFTMAX = 3, STAGE_DONE = 4 };
 static const char *stage_name[] = {"", "encoder", "decoder-linear", "decoder-softmax", "done"};
-#define COS_SCALE 10.0f  // cosine-classifier temperature for stage 1
+#define COS_SCALE 10.0f  // temperature of the cosine prototype classifier in stage 1
+#define PER_CLS 4        // images per class in a stage-1 episode (half supports)
 
 void tr_default_options(tr_options *o) {
     memset(o, 0, sizeof *o);
@@ -92,8 +93,6 @@ static void progress_update(progress *p, int stage, int step, int total, float l
 typedef struct {
     int stage, step;
     adamw_state *opt[2];   // optimisers of the current stage (second may be NULL)
-    float *head;           // stage-1 classifier head or NULL
-    size_t head_n;
 } ckpt_state;
 
 static int write_f32(hid_t g, const char *name, const float *p, size_t n) {
@@ -149,7 +148,6 @@ static int ckpt_extra(int64_t file, void *ctx) {
         snprintf(nm, sizeof nm, "opt%d_v", i);
         bad |= write_f32(g, nm, c->opt[i]->v, c->opt[i]->n);
     }
-    if (!bad && c->head) bad |= write_f32(g, "head", c->head, c->head_n);
     H5Gclose(g);
     return bad;
 }
@@ -169,7 +167,7 @@ static int ckpt_save(const tr_options *o, mdl_model *m, ckpt_state *c) {
     return rc;
 }
 
-// Reads stage/step, then (if the stage matches) optimiser moments and head.
+// Reads stage/step, then (if the stage matches) the optimiser moments.
 static int ckpt_read_train(const char *path, ckpt_state *c, int want_stage) {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return 1;
@@ -190,7 +188,6 @@ static int ckpt_read_train(const char *path, ckpt_state *c, int want_stage) {
             snprintf(nm, sizeof nm, "opt%d_v", i);
             bad |= read_f32(g, nm, c->opt[i]->v, c->opt[i]->n);
         }
-        if (!bad && c->head) bad |= read_f32(g, "head", c->head, c->head_n);
     }
     if (g >= 0) H5Gclose(g);
     H5Fclose(f);
@@ -208,9 +205,10 @@ typedef struct {
 } train_data;
 
 static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m, int start,
-                         ckpt_state *ck, float *head, adamw_state *opt_enc, adamw_state *opt_head) {
+                         ckpt_state *ck, adamw_state *opt_enc) {
     const enc_config *ec = &m->enc;
-    const int B = o->enc_batch, D = enc_d_out(ec), C = td->n_vclass, T = o->threads;
+    const int n_cls = o->enc_batch / PER_CLS > 2 ? o->enc_batch / PER_CLS : 2;
+    const int B = n_cls * PER_CLS, D = enc_d_out(ec), T = o->threads;
     const size_t np = enc_n_params(ec), na = enc_act_floats(ec);
     float *imgs = malloc((size_t)B * DS_PIX * sizeof(float));      // (B, DS_PIX)
     float *acts = malloc((size_t)B * na * sizeof(float));          // (B, act)
@@ -218,13 +216,15 @@ static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m
     float *fn = malloc((size_t)B * D * sizeof(float));             // (B, D) normalised
     float *norm = malloc((size_t)B * sizeof(float));               // (B)
     float *dfeat = malloc((size_t)B * D * sizeof(float));          // (B, D)
-    float *logits = malloc((size_t)B * C * sizeof(float));         // (B, C)
+    float *logits = malloc((size_t)n_cls * sizeof(float));         // (n_cls) one query's
+    float *proto = malloc((size_t)n_cls * D * sizeof(float));      // (n_cls, D) prototypes
+    float *dproto = malloc((size_t)n_cls * D * sizeof(float));     // (n_cls, D)
+    float *dfn = malloc((size_t)B * D * sizeof(float));            // (B, D)
     int *lab = malloc((size_t)B * sizeof(int));                    // (B)
     float *genc = malloc(np * sizeof(float));                      // (np)
-    float *ghead = malloc((size_t)T * C * D * sizeof(float));      // (threads, C, D)
     float *scratch = malloc(enc_scratch_floats(ec, T) * sizeof(float));
     int rc = 0;
-    if (!imgs || !acts || !feat || !fn || !norm || !dfeat || !logits || !lab || !genc || !ghead || !scratch) {
+    if (!imgs || !acts || !feat || !fn || !norm || !dfeat || !logits || !proto || !dproto || !dfn || !lab || !genc || !scratch) {
         rc = err_set(ERR_NOMEM, "out of memory for encoder training");
         goto done;
     }
@@ -239,56 +239,84 @@ static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m
         }
         rng_t r;
         rng_seed2(&r, o->seed, ((uint64_t)STAGE_ENCODER << 40) | (uint64_t)step);
-        for (int b = 0; b < B; b++) {
-            int img = (int)rng_below(&r, (uint32_t)td->set->n_images);
-            int rot = (int)rng_below(&r, 4);
-            int dx = (int)rng_below(&r, 2 * o->max_shift + 1) - o->max_shift;
-            int dy = (int)rng_below(&r, 2 * o->max_shift + 1) - o->max_shift;
-            tr_augment(td->set->pixels + (size_t)img * DS_PIX, rot, dx, dy, imgs + (size_t)b * DS_PIX);
-            lab[b] = td->img_class[img] * 4 + rot;
+        // A prototypical-network episode: n_cls rotated classes, PER_CLS images each; the
+        // first half of each class are supports (averaged into a prototype), the rest queries.
+        for (int i = 0; i < n_cls; i++) {
+            int v, dup;
+            do {
+                v = (int)rng_below(&r, (uint32_t)td->n_vclass);
+                dup = 0;
+                for (int j = 0; j < i; j++) dup |= lab[j * PER_CLS] == v;
+            } while (dup);
+            int c = v / 4, rot = v % 4, c0 = td->set->class_start[c], cn = td->set->class_start[c + 1] - c0;
+            int pick[PER_CLS];
+            for (int j = 0; j < PER_CLS; j++) {
+                int k, again;
+                do {
+                    k = (int)rng_below(&r, (uint32_t)cn);
+                    again = 0;
+                    for (int jj = 0; jj < j; jj++) again |= pick[jj] == k;
+                } while (again && cn >= PER_CLS);
+                pick[j] = k;
+                int b = i * PER_CLS + j;
+                int dx = (int)rng_below(&r, 2 * o->max_shift + 1) - o->max_shift;
+                int dy = (int)rng_below(&r, 2 * o->max_shift + 1) - o->max_shift;
+                tr_augment(td->set->pixels + (size_t)(c0 + k) * DS_PIX, rot, dx, dy, imgs + (size_t)b * DS_PIX);
+                lab[b] = v;
+            }
         }
         enc_forward(ec, m->enc_params, B, imgs, acts, feat);
-        double loss = 0.0;
-        int correct = 0;
-        memset(ghead, 0, (size_t)T * C * D * sizeof(float));
-#pragma omp parallel for num_threads(T) reduction(+ : loss, correct) schedule(static)
         for (int b = 0; b < B; b++) {
-            float *f = fn + (size_t)b * D, *lg = logits + (size_t)b * C;
-            float *gh = ghead + (size_t)omp_get_thread_num() * C * D;
+            float *f = fn + (size_t)b * D;
             memcpy(f, feat + (size_t)b * D, D * sizeof(float));
             norm[b] = ts_l2_normalize(f, D);
             if (norm[b] < 1e-12f) norm[b] = 1e-12f;
-            float mx = -INFINITY;
-            int arg = 0;
-            for (int c = 0; c < C; c++) {
-                lg[c] = COS_SCALE * ts_dot(f, head + (size_t)c * D, D);
-                if (lg[c] > mx) { mx = lg[c]; arg = c; }
-            }
-            float sum = 0.0f;
-            for (int c = 0; c < C; c++) { lg[c] = expf(lg[c] - mx); sum += lg[c]; }
-            loss += logf(sum) + mx - (logf(lg[lab[b]]) + mx);
-            correct += arg == lab[b];
-            // d logits = (p - onehot) / B; head and feature gradients follow.
-            float dfn[1024] = {0};
-            for (int c = 0; c < C; c++) {
-                float g = (lg[c] / sum - (c == lab[b])) / B * COS_SCALE;
-                if (fabsf(g) < 1e-12f) continue;
-                const float *hc = head + (size_t)c * D;
-                float *ghc = gh + (size_t)c * D;
-                for (int i = 0; i < D; i++) { ghc[i] += g * f[i]; dfn[i] += g * hc[i]; }
-            }
-            float dot = ts_dot(f, dfn, D);
-            for (int i = 0; i < D; i++) dfeat[(size_t)b * D + i] = (dfn[i] - f[i] * dot) / norm[b];
         }
-        for (int t = 1; t < T; t++)
-            for (size_t i = 0; i < (size_t)C * D; i++) ghead[i] += ghead[(size_t)t * C * D + i];
+        memset(proto, 0, (size_t)n_cls * D * sizeof(float));
+        for (int i = 0; i < n_cls; i++)
+            for (int j = 0; j < PER_CLS / 2; j++)
+                for (int d = 0; d < D; d++) proto[(size_t)i * D + d] += fn[(size_t)(i * PER_CLS + j) * D + d] / (PER_CLS / 2);
+        double loss = 0.0;
+        int correct = 0, n_query = n_cls * (PER_CLS - PER_CLS / 2);
+        memset(dfn, 0, (size_t)B * D * sizeof(float));
+        memset(dproto, 0, (size_t)n_cls * D * sizeof(float));
+        for (int i = 0; i < n_cls; i++)
+            for (int j = PER_CLS / 2; j < PER_CLS; j++) {
+                int b = i * PER_CLS + j;
+                const float *f = fn + (size_t)b * D;
+                float mx = -INFINITY;
+                int arg = 0;
+                for (int c = 0; c < n_cls; c++) {
+                    logits[c] = COS_SCALE * ts_dot(f, proto + (size_t)c * D, D);
+                    if (logits[c] > mx) { mx = logits[c]; arg = c; }
+                }
+                float sum = 0.0f;
+                for (int c = 0; c < n_cls; c++) { logits[c] = expf(logits[c] - mx); sum += logits[c]; }
+                loss += logf(sum) - logf(logits[i]);
+                correct += arg == i;
+                for (int c = 0; c < n_cls; c++) {
+                    float g = (logits[c] / sum - (c == i)) / n_query * COS_SCALE;
+                    for (int d = 0; d < D; d++) {
+                        dfn[(size_t)b * D + d] += g * proto[(size_t)c * D + d];
+                        dproto[(size_t)c * D + d] += g * f[d];
+                    }
+                }
+            }
+        for (int i = 0; i < n_cls; i++)
+            for (int j = 0; j < PER_CLS / 2; j++)
+                for (int d = 0; d < D; d++) dfn[(size_t)(i * PER_CLS + j) * D + d] += dproto[(size_t)i * D + d] / (PER_CLS / 2);
+        // through the L2 normalisation: d feat = (d fn - fn (fn . d fn)) / |feat|
+        for (int b = 0; b < B; b++) {
+            const float *f = fn + (size_t)b * D, *g = dfn + (size_t)b * D;
+            float dot = ts_dot(f, g, D);
+            for (int d = 0; d < D; d++) dfeat[(size_t)b * D + d] = (g[d] - f[d] * dot) / norm[b];
+        }
         memset(genc, 0, np * sizeof(float));
         enc_backward(ec, m->enc_params, B, imgs, acts, dfeat, genc, scratch);
         float lr = lr_at(o->enc_lr, step, o->enc_steps);
         adamw_update(opt_enc, m->enc_params, genc, lr);
-        adamw_update(opt_head, head, ghead, lr);
-        progress_update(&pr, STAGE_ENCODER, step - start, o->enc_steps - start, (float)(loss / B),
-                        (float)correct / B, B, "img");
+        progress_update(&pr, STAGE_ENCODER, step - start, o->enc_steps - start, (float)(loss / n_query),
+                        (float)correct / n_query, B, "img");
         if (now_s() - last_ck > o->checkpoint_every_s) {
             ck->stage = STAGE_ENCODER; ck->step = step + 1;
             if ((rc = ckpt_save(o, m, ck))) goto done;
@@ -297,7 +325,7 @@ static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m
     }
 done:
     free(imgs); free(acts); free(feat); free(fn); free(norm); free(dfeat); free(logits);
-    free(lab); free(genc); free(ghead); free(scratch);
+    free(lab); free(genc); free(scratch); free(proto); free(dproto); free(dfn);
     return rc;
 }
 
@@ -468,6 +496,7 @@ static int embed_all(const tr_options *o, const mdl_model *m, const ds_set *s, f
 
 int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (o->threads >= 1) omp_set_num_threads(o->threads);  // the encoder's scratch is sized for this
     if (o->threads < 1 || o->threads > 256) return err_set(ERR_ARG, "--threads %d outside 1..256", o->threads);
     if (o->enc_steps < 0 || o->dec_steps < 0 || o->enc_batch < 1 || o->dec_batch < 1)
         return err_set(ERR_ARG, "training steps must be >= 0 and batch sizes >= 1");
@@ -490,13 +519,11 @@ int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
     td.img_class = malloc((size_t)set->n_images * sizeof(int));
     td.alpha_cls = calloc(set->n_alphabets, sizeof(int *));
     td.alpha_n = calloc(set->n_alphabets, sizeof(int));
-    const int D = enc_d_out(&m->enc);
-    float *head = malloc((size_t)td.n_vclass * D * sizeof(float));  // (classes * 4, D)
-    adamw_state opt_enc = {0}, opt_head = {0}, opt_dec = {0};
+    adamw_state opt_enc = {0}, opt_dec = {0};
     float *emb_all = NULL;
     char *ckp = ckpt_path(o);
     int rc = 0;
-    if (!td.img_class || !td.alpha_cls || !td.alpha_n || !head || !ckp) { rc = err_set(ERR_NOMEM, "out of memory"); goto done; }
+    if (!td.img_class || !td.alpha_cls || !td.alpha_n || !ckp) { rc = err_set(ERR_NOMEM, "out of memory"); goto done; }
     for (int c = 0; c < set->n_classes; c++) {
         for (int i = set->class_start[c]; i < set->class_start[c + 1]; i++) td.img_class[i] = c;
         td.alpha_n[set->class_alphabet[c]]++;
@@ -516,8 +543,18 @@ int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
     enc_init(&m->enc, m->enc_params, &r);
     tf_init(&m->dec[TF_LINEAR], m->dec_params[TF_LINEAR], &r);
     tf_init(&m->dec[TF_SOFTMAX], m->dec_params[TF_SOFTMAX], &r);
-    for (size_t i = 0; i < (size_t)td.n_vclass * D; i++) head[i] = rng_normal(&r) / sqrtf((float)D);
 
+    if (o->init_from) {
+        mdl_model im;
+        if ((rc = mdl_load(o->init_from, &im))) { rc = err_wrap(rc, "--init"); goto done; }
+        if (enc_n_params(&im.enc) != enc_n_params(&m->enc)) {
+            mdl_free(&im);
+            rc = err_set(ERR_FORMAT, "--init %s has another encoder configuration", o->init_from);
+            goto done;
+        }
+        memcpy(m->enc_params, im.enc_params, enc_n_params(&m->enc) * sizeof(float));
+        mdl_free(&im);
+    }
     int stage = STAGE_ENCODER, step = 0;
     if (o->resume && access(ckp, R_OK) == 0) {
         mdl_model cm;
@@ -538,13 +575,11 @@ int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
     }
 
     if (stage == STAGE_ENCODER) {
-        if ((rc = adamw_init(&opt_enc, enc_n_params(&m->enc), o->weight_decay)) ||
-            (rc = adamw_init(&opt_head, (size_t)td.n_vclass * D, 0.0f)))
-            goto done;
-        ckpt_state ck = {.opt = {&opt_enc, &opt_head}, .head = head, .head_n = (size_t)td.n_vclass * D};
+        if ((rc = adamw_init(&opt_enc, enc_n_params(&m->enc), o->weight_decay))) goto done;
+        ckpt_state ck = {.opt = {&opt_enc, NULL}};
         if (step > 0 && ckpt_read_train(ckp, &ck, STAGE_ENCODER)) { rc = err_set(ERR_FORMAT, "checkpoint %s: optimiser state unreadable; delete it", ckp); goto done; }
-        if ((rc = train_encoder(o, &td, m, step, &ck, head, &opt_enc, &opt_head))) goto done;
-        adamw_free(&opt_enc); adamw_free(&opt_head);
+        if ((rc = train_encoder(o, &td, m, step, &ck, &opt_enc))) goto done;
+        adamw_free(&opt_enc);
         stage = STAGE_DEC_LINEAR; step = 0;
     }
     if (stage == STAGE_DEC_LINEAR || stage == STAGE_DEC_SOFTMAX) {
@@ -568,8 +603,8 @@ int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
     if ((rc = mdl_save(o->out, m, note))) goto done;
     unlink(ckp);
 done:
-    adamw_free(&opt_enc); adamw_free(&opt_head); adamw_free(&opt_dec);
+    adamw_free(&opt_enc); adamw_free(&opt_dec);
     if (td.alpha_cls) for (int a = 0; a < set->n_alphabets; a++) free(td.alpha_cls[a]);
-    free(td.alpha_cls); free(td.alpha_n); free(td.img_class); free(head); free(emb_all); free(ckp);
+    free(td.alpha_cls); free(td.alpha_n); free(td.img_class); free(emb_all); free(ckp);
     return rc;
 }

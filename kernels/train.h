@@ -1,12 +1,13 @@
 // train (tr_) — training the default model in C, in three stages:
-//   1. encoder: supervised classification of the background split's characters, each
-//      rotation by a multiple of 90 degrees a class of its own, with small random shifts,
-//      through a cosine classifier head (the head is thrown away afterwards);
+//   1. encoder: prototypical-network episodes (many classes, 2 supports + 2 queries each,
+//      cosine similarity to the class means of L2-normalised embeddings) over the background
+//      split's characters, each rotation by a multiple of 90 degrees a class of its own,
+//      with small random shifts;
 //   2. decoder_linear and 3. decoder_softmax: episodic meta-training on N-way K-shot
 //      episodes (N and K drawn per episode, half of them within one alphabet) over the
 //      frozen encoder's embeddings of the same rotated classes.
-// Stage 1 gives the encoder many labels per image cheaply; stages 2–3 teach the decoders to
-// learn in context. Everything draws from rng streams keyed by (seed, stage, step), so a
+// Stage 1 trains the expensive convolutional encoder with the cheapest few-shot objective;
+// stages 2–3, on cached embeddings, teach the decoders to learn in context. Everything draws from rng streams keyed by (seed, stage, step), so a
 // resumed run continues exactly where a checkpoint left off.
 #ifndef NEUROICL_TRAIN_H
 #define NEUROICL_TRAIN_H
@@ -27,6 +28,7 @@ typedef struct {
     int max_shift;             // augmentation: random shift in pixels, each axis
     const char *out;           // model file; checkpoints go to <out>.ckpt
     int resume;                // continue from <out>.ckpt when present
+    const char *init_from;     // start from this model file's encoder (NULL = random)
     double checkpoint_every_s;
     FILE *log;                 // progress lines (NULL = silent)
     int log_tty;               // 1: rewrite one line with \r; 0: plain periodic lines

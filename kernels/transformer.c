@@ -52,10 +52,15 @@ void tf_init(const tf_config *c, float *flat, rng_t *r) {
     tf_weights_map(c, flat, &w);
     memset(flat, 0, tf_n_params(c) * sizeof(float));
     size_t d = c->d_model, L = c->n_layers, f = c->d_ff;
-    fill_normal(w.w_in, d * c->d_in, 1.0f / sqrtf((float)c->d_in), r);
+    // Embeddings arrive L2-normalised (entries ~ 1/sqrt(d_in)): unit-variance weights give
+    // the image part of a token the same scale as its label embedding.
+    fill_normal(w.w_in, d * c->d_in, 1.0f, r);
     fill_normal(w.label_emb, (size_t)(c->n_labels + 1) * d, 1.0f, r);
-    fill_normal(w.wq, L * d * d, 1.0f / sqrtf((float)d), r);
-    fill_normal(w.wk, L * d * d, 1.0f / sqrtf((float)d), r);
+    // Linear attention sums over the context without a normaliser: small queries and keys
+    // keep that sum O(1) at the start for contexts of ~100 tokens.
+    const float qk_std = (c->attn == TF_LINEAR ? 0.25f : 1.0f) / sqrtf((float)d);
+    fill_normal(w.wq, L * d * d, qk_std, r);
+    fill_normal(w.wk, L * d * d, qk_std, r);
     fill_normal(w.wv, L * d * d, 1.0f / sqrtf((float)d), r);
     // Residual branches start small so the stack begins close to the identity.
     fill_normal(w.wo, L * d * d, 0.5f / sqrtf((float)d * L), r);
@@ -94,6 +99,7 @@ void tf_acts_free(tf_acts *a) {
 static inline int visible(int t, int s, int n_sup) {
     return t < n_sup ? s <= t : (s < n_sup || s == t);
 }
+static inline int n_visible(int t, int n_sup) { return t < n_sup ? t + 1 : n_sup + 1; }
 
 // ---------------------------------------------------------------- forward --------------
 
@@ -103,7 +109,7 @@ float tf_forward(const tf_config *c, const float *flat, tf_acts *a, const float 
     tf_weights_map(c, (float *)flat, &w);
     const int T = n_sup + n_q, d = c->d_model, f = c->d_ff, H = c->n_heads, hd = d / H;
     const size_t Td = (size_t)T * d;
-    const float lin_scale = 1.0f / hd, sm_scale = 1.0f / sqrtf((float)hd);
+    const float sm_scale = 1.0f / sqrtf((float)hd);
 
     float *x0 = a->x;
     ts_matmul_xwT(x0, emb, w.w_in, w.b_in, T, d, c->d_in);
@@ -127,6 +133,7 @@ float tf_forward(const tf_config *c, const float *flat, tf_acts *a, const float 
                 float *arow = A + ((size_t)h * T + t) * T;
                 float *ao = AO + (size_t)t * d + h * hd;
                 if (c->attn == TF_LINEAR) {
+                    const float lin_scale = 1.0f / ((float)hd * n_visible(t, n_sup));
                     for (int s = 0; s < T; s++) {
                         arow[s] = 0.0f;
                         if (!visible(t, s, n_sup)) continue;
@@ -193,7 +200,7 @@ void tf_backward(const tf_config *c, const float *flat, tf_acts *a, const float 
     tf_weights_map(c, grad, &g);
     const int T = n_sup + n_q, d = c->d_model, f = c->d_ff, H = c->n_heads, hd = d / H;
     const size_t Td = (size_t)T * d, dd = (size_t)d * d;
-    const float lin_scale = 1.0f / hd, sm_scale = 1.0f / sqrtf((float)hd);
+    const float sm_scale = 1.0f / sqrtf((float)hd);
 
     float *dX = a->dx;
     memset(dX, 0, Td * sizeof(float));
@@ -237,6 +244,7 @@ void tf_backward(const tf_config *c, const float *flat, tf_acts *a, const float 
                 const float *q = Q + (size_t)t * d + h * hd, *dao = dAO + (size_t)t * d + h * hd;
                 float *dq = dQ + (size_t)t * d + h * hd;
                 if (c->attn == TF_LINEAR) {
+                    const float lin_scale = 1.0f / ((float)hd * n_visible(t, n_sup));
                     for (int s = 0; s < T; s++) {
                         if (!visible(t, s, n_sup)) continue;
                         const float *k = K + (size_t)s * d + h * hd, *v = V + (size_t)s * d + h * hd;

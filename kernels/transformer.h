@@ -10,7 +10,10 @@
 //
 // Attention kinds:
 //   linear : out_h = scale · Σ_s <φ(q_h), φ(k_s,h)> v_s,h     φ = ReLU (keys must be
-//            non-negative for the Loihi mapping: traces are unsigned), scale = 1/head_dim
+//            non-negative for the Loihi mapping: traces are unsigned),
+//            scale = 1 / (head_dim · n), n = number of tokens the token sees. The 1/n keeps
+//            the output's size independent of the context length (1-shot vs 5-shot, 5-way
+//            vs 20-way) without a data-dependent division: n is known from the position.
 //   softmax: out_h = Σ_s softmax_s(<q_h, k_s,h> / sqrt(head_dim)) v_s,h
 // Visibility: support token i sees supports 0..i; a query sees every support and itself,
 // but never another query (queries are read-only: they do not enter the cache/state), so
