@@ -1,6 +1,7 @@
 // Loihi 2 emulator: neurons, synapses, pipeline timing, mapping, counters. Expected values are
 // computed by hand (shown in the comments) or by a plain integer reference in the test.
 #include <criterion/criterion.h>
+#include <math.h>
 #include <string.h>
 #include "kernels/err.h"
 #include "kernels/loihi2/loihi2.h"
@@ -554,4 +555,111 @@ Test(loihi2_map, malformed_descriptions_return_errors) {
     cd.tau[0] = 70000;
     cr_assert_eq(l2_net_add_conn(net, &cd, NULL), ERR_ARG);
     l2_net_free(net);
+}
+
+// Independent reference for LIF, in double arithmetic (exact for these magnitudes), against
+// random input sequences with random decays, thresholds and biases.
+static int64_t ref_wrap24(double x) {
+    double m = fmod(x, 16777216.0);
+    if (m < 0) m += 16777216.0;
+    return m >= 8388608.0 ? (int64_t)m - 16777216 : (int64_t)m;
+}
+
+Test(loihi2_lif, random_sequences_match_a_float_reference) {
+    unsigned x = 777;
+#define RND() (x = x * 1664525u + 1013904223u, x >> 8)
+    for (int trial = 0; trial < 40; trial++) {
+        l2_pop_desc p;
+        l2_pop_desc_init(&p, L2_LIF, 1);
+        p.du = (int)(RND() % 4096);
+        p.dv = (int)(RND() % 4096);
+        p.vth = (int)(RND() % 131072);
+        p.bias_mant = (int)(RND() % 8192) - 4096;
+        p.bias_exp = (int)(RND() % 15) - 7;
+        int32_t w[1] = {(int32_t)(RND() % 511) - 256};
+        l2_conn_desc cd;
+        l2_conn_desc_init(&cd, 0, 0, w);
+        cd.msg_bits = 16;
+        int in, out, c;
+        l2_net *net = one_layer(1, &p, &cd, w, &in, &out, &c);
+        l2_sim *s = sim_of(net);
+        int32_t wt[1];
+        l2_sim_get_weights(s, c, wt);
+        double u = 0, v = 0, a_next = 0;
+        double bias = p.bias_exp >= 0 ? p.bias_mant * pow(2, p.bias_exp) : floor(p.bias_mant / pow(2, -p.bias_exp));
+        for (int t = 1; t <= 60; t++) {
+            int32_t pay[1] = {(int32_t)(RND() % 65536) - 32768};
+            if (RND() % 3 == 0) pay[0] = 0;
+            l2_sim_set_input(s, in, pay);
+            l2_sim_step(s);
+            double a = a_next;
+            a_next = (double)wt[0] * pay[0];
+            u = (double)ref_wrap24(trunc(u * (4096 - (p.du + 1)) / 4096.0) + a * 64);
+            v = trunc(v * (4096 - p.dv) / 4096.0) + u + bias;
+            if (v > 8388607) v = 8388607;
+            if (v < -8388607) v = -8388607;
+            int spike = v > (double)p.vth * 64;
+            if (spike) v = 0;
+            cr_assert_eq(l2_sim_u(s, out)[0], (int32_t)u, "trial %d t %d", trial, t);
+            cr_assert_eq(l2_sim_v(s, out)[0], (int32_t)v, "trial %d t %d", trial, t);
+            cr_assert_eq(l2_sim_output(s, out)[0], spike, "trial %d t %d", trial, t);
+        }
+        l2_sim_free(s);
+        l2_net_free(net);
+    }
+#undef RND
+}
+
+Test(loihi2_map, random_descriptions_never_crash) {
+    // Random (often absurd) field values: every call returns 0 or an error code with a message;
+    // whatever was accepted runs.
+    unsigned x = 4242;
+#define RND() (x = x * 1664525u + 1013904223u, x >> 8)
+    static int32_t w[64 * 64];
+    for (int trial = 0; trial < 300; trial++) {
+        l2_net *net = l2_net_new();
+        for (int k = 0; k < 3; k++) {
+            l2_pop_desc p;
+            int model = (int)(RND() % 5), n = (int)(RND() % 70) - 3;
+            l2_pop_desc_init(&p, (l2_model)model, n);
+            p.du = (int)(RND() % 5000) - 100;
+            p.dv = (int)(RND() % 5000) - 100;
+            p.vth = (int)(RND() % 200000) - 10;
+            p.threshold = (int32_t)(RND() % 100) - 5;
+            p.prod_exp = (int)(RND() % 40) - 2;
+            int rc = l2_net_add_pop(net, &p, NULL);
+            cr_assert(rc == 0 || rc == ERR_ARG);
+        }
+        for (int k = 0; k < 3; k++) {
+            for (int i = 0; i < 64 * 64; i++) w[i] = (int32_t)(RND() % 600) - 300;
+            l2_conn_desc cd;
+            int src = (int)(RND() % 5) - 1, dst = (int)(RND() % 5) - 1;
+            l2_conn_desc_init(&cd, src, dst, w);
+            cd.sign_mode = (l2_sign_mode)(RND() % 5);
+            cd.num_weight_bits = (int)(RND() % 11) - 1;
+            cd.weight_exp = (int)(RND() % 20) - 10;
+            cd.msg_bits = (int)(RND() % 30) - 2;
+            cd.delay = (int)(RND() % 70) - 2;
+            cd.dst_port = (int)(RND() % 3);
+            static const char *rules[] = {NULL, "dw = u0*x1*y2", "dw = x0*", "dd = y0*(x1+3); dt = -u1*t", "dw=2^-9*u0"};
+            cd.rule = rules[RND() % 5];
+            cd.t_epoch = (int)(RND() % 70) - 2;
+            cd.graded_mode = (l2_graded_trace)(RND() % 5);
+            cd.three_factor = (int)(RND() % 2);
+            cd.y_from_post = (int)(RND() % 5) - 1;
+            int rc = l2_net_add_conn(net, &cd, NULL);
+            cr_assert(rc == 0 || rc == ERR_ARG || rc == ERR_RANGE || rc == ERR_FORMAT, "rc %d", rc);
+            if (rc) cr_assert(strlen(err_msg()) > 0 && !strchr(err_msg(), '\n'));
+        }
+        l2_sim *s;
+        if (l2_net_n_pops(net) > 0 && l2_sim_new(net, NULL, NULL, &s) == 0) {
+            for (int t = 0; t < 5; t++) {
+                for (int p = 0; p < l2_net_n_pops(net); p++) l2_sim_set_input(s, p, w);
+                l2_sim_step(s);
+            }
+            l2_sim_free(s);
+        }
+        l2_net_free(net);
+    }
+#undef RND
 }
