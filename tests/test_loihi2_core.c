@@ -458,6 +458,16 @@ Test(loihi2_map, dense_1024_needs_8_cores_of_128KB) {
     cr_assert_eq(m.n_cores, 8);          // 131072 bytes / 1024 bytes per post neuron = 128 per core
     cr_assert_eq(m.pop_per_core[ib], 128);
     cr_assert_eq(m.n_chips, 1);
+    cr_assert_eq(l2_mapping_cores_on_chip(&m, 0), 8);
+    l2_mapping_free(&m);
+    // Four chips' worth: max_neurons_per_core 3 -> 342 cores -> chips of 128, 128, 86.
+    lim.max_neurons_per_core = 3;
+    lim.max_chips = 4;
+    cr_assert_eq(l2_map(net, &lim, &m), 0, "%s", err_msg());
+    cr_assert_eq(m.n_cores, 342);
+    cr_assert_eq(m.n_chips, 3);
+    cr_assert_eq(l2_mapping_cores_on_chip(&m, 1), 128);
+    cr_assert_eq(l2_mapping_cores_on_chip(&m, 2), 86);
     l2_mapping_free(&m);
     l2_net_free(net);
 }

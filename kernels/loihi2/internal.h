@@ -75,7 +75,6 @@ struct l2_sim {
     const l2_net *net;
     l2_sim_opts opts;
     l2_mapping map;
-    l2_core_limits lim;
     long t;
     l2_pop_state *ps;         // (n_pops)
     l2_conn_state *cs;        // (n_conns)

@@ -149,6 +149,8 @@ typedef struct {
 typedef struct {
     int n_cores;                  // neuro-cores used (host input ports use none)
     int n_chips;
+    int cores_per_chip;           // copied from the limits: chip k holds cores [k*cpc, (k+1)*cpc)
+    int mesh_width;               // copied from the limits, for hop distances
     int *pop_core0;               // (n_pops) first core of each population, -1 for inputs
     int *pop_ncores;              // (n_pops)
     int *pop_per_core;            // (n_pops) neurons per core (last core may hold fewer)
@@ -160,6 +162,7 @@ void l2_core_limits_default(l2_core_limits *lim);
 // Assigns populations to cores. A network that does not fit returns ERR_RANGE naming the limit.
 int l2_map(const l2_net *net, const l2_core_limits *lim, l2_mapping *out);
 void l2_mapping_free(l2_mapping *m);
+int l2_mapping_cores_on_chip(const l2_mapping *m, int chip);   // cores used on chip `chip`
 
 // ---------------------------------------------------------------- execution
 
@@ -185,7 +188,8 @@ typedef struct {
 typedef struct l2_sim l2_sim;
 
 void l2_sim_opts_default(l2_sim_opts *o);
-// map == NULL maps with l2_core_limits_default(). The net must outlive the sim.
+// map == NULL maps with l2_core_limits_default(); a given map must come from l2_map on this
+// same net (it is copied). The net must outlive the sim.
 int l2_sim_new(const l2_net *net, const l2_mapping *map, const l2_sim_opts *opts, l2_sim **out);
 void l2_sim_free(l2_sim *s);
 // Host input for the next step of an L2_INPUT population: (n) payloads, 0 = no spike

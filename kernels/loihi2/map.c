@@ -94,6 +94,8 @@ int l2_map(const l2_net *net, const l2_core_limits *lim, l2_mapping *out) {
         }
     }
     out->n_cores = (int)total;
+    out->cores_per_chip = lim->cores_per_chip;
+    out->mesh_width = lim->mesh_width;
     out->n_chips = (int)((total + lim->cores_per_chip - 1) / lim->cores_per_chip);
     out->core_syn_bytes = calloc((size_t)total + 1, sizeof(long));
     out->core_neurons = calloc((size_t)total + 1, sizeof(int));
@@ -120,4 +122,10 @@ int l2_map(const l2_net *net, const l2_core_limits *lim, l2_mapping *out) {
         }
     }
     return 0;
+}
+
+int l2_mapping_cores_on_chip(const l2_mapping *m, int chip) {
+    if (!m || chip < 0 || chip >= m->n_chips) return 0;
+    int left = m->n_cores - chip * m->cores_per_chip;
+    return left < m->cores_per_chip ? left : m->cores_per_chip;
 }

@@ -35,6 +35,8 @@ static int copy_mapping(l2_mapping *dst, const l2_mapping *src, int np) {
     memset(dst, 0, sizeof *dst);
     dst->n_cores = src->n_cores;
     dst->n_chips = src->n_chips;
+    dst->cores_per_chip = src->cores_per_chip;
+    dst->mesh_width = src->mesh_width > 0 ? src->mesh_width : 8;
     dst->pop_core0 = malloc(((size_t)np + 1) * sizeof(int));
     dst->pop_ncores = malloc(((size_t)np + 1) * sizeof(int));
     dst->pop_per_core = malloc(((size_t)np + 1) * sizeof(int));
@@ -74,8 +76,9 @@ int l2_sim_new(const l2_net *net, const l2_mapping *map, const l2_sim_opts *opts
     s->net = net;
     if (opts) s->opts = *opts;
     else l2_sim_opts_default(&s->opts);
-    l2_core_limits_default(&s->lim);
-    int rc = map ? copy_mapping(&s->map, map, net->n_pops) : l2_map(net, &s->lim, &s->map);
+    l2_core_limits lim;
+    l2_core_limits_default(&lim);
+    int rc = map ? copy_mapping(&s->map, map, net->n_pops) : l2_map(net, &lim, &s->map);
     if (rc) {
         free(s);
         return rc;
@@ -119,7 +122,7 @@ int l2_sim_new(const l2_net *net, const l2_mapping *map, const l2_sim_opts *opts
         if (sp->core0 >= 0)
             for (int a = 0; a < sp->ncores; a++)
                 for (int b = 0; b < dp->ncores; b++)
-                    cs->hops_from_core[a] += hop_dist(sp->core0 + a, dp->core0 + b, s->lim.mesh_width);
+                    cs->hops_from_core[a] += hop_dist(sp->core0 + a, dp->core0 + b, s->map.mesh_width);
         if (!c->learning) continue;
         rng_seed2(&cs->rng, s->opts.seed, (uint64_t)ci);
         for (int k = 0; k < 2; k++) ALLOC(cs->x[k], c->n_pre);
