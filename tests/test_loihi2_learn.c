@@ -483,3 +483,97 @@ Test(loihi2_learn, lowered_kernel_is_bit_identical_to_interpreter) {
     cr_assert_eq(n_lowered, 60);
     cr_assert(changed > 10000, "the rules barely changed any weight (%ld updates)", (long)changed);
 }
+
+// ------------------------------------------------------------------ interpreter vs a reference
+
+// The LOIHI2.md update arithmetic for one synapse, written independently of rule_exec.c:
+// the rule is kept here as plain arrays, the string is generated from them.
+typedef struct { int var; int c; int sgn; } ref_factor;   // var: 0 x0 1 y0 2 x1 3 x2 4 y1 5 y2 6 y3 7 w
+typedef struct { int dep; int mant, exp; int nf; ref_factor f[3]; } ref_product;
+
+static const char *ref_names[] = {"x0", "y0", "x1", "x2", "y1", "y2", "y3", "w"};
+static const int ref_width[] = {1, 1, 7, 7, 7, 7, 7, 9};
+
+static int64_t ref_clip(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+Test(loihi2_learn, interpreter_matches_an_independent_reference) {
+    // t_epoch = 1, all taus 0, integer impulses: on every step both neurons spike, so x0 = y0 = 1
+    // and each trace equals its impulse; the rule is evaluated on known values each step.
+    rng_t g;
+    rng_seed(&g, 77);
+    int imp[5] = {9, 30, 5, 17, 127};   // x1 x2 y1 y2 y3
+    for (int trial = 0; trial < 200; trial++) {
+        ref_product pr[3];
+        int np = 1 + (int)rng_below(&g, 3);
+        char rule[400];
+        size_t len = (size_t)snprintf(rule, sizeof rule, "dw =");
+        for (int p = 0; p < np; p++) {
+            ref_product *q = &pr[p];
+            q->dep = (int)rng_below(&g, 3);   // 0 x0, 1 y0, 2 u0
+            q->mant = (int)rng_below(&g, 15) - 7;
+            q->exp = (int)rng_below(&g, 16) - 7;
+            q->nf = (int)rng_below(&g, 4);
+            len += (size_t)snprintf(rule + len, sizeof rule - len, " %s %d*2^%d*%s", q->mant < 0 ? "-" : p ? "+" : "",
+                                    abs(q->mant), q->exp, q->dep == 0 ? "x0" : q->dep == 1 ? "y0" : "u0");
+            for (int f = 0; f < q->nf; f++) {
+                ref_factor *fa = &q->f[f];
+                fa->var = (int)rng_below(&g, 8);
+                fa->sgn = fa->var == 7 && rng_below(&g, 2);
+                fa->c = rng_below(&g, 2) ? (int)rng_below(&g, 200) - 100 : 0;
+                if (fa->sgn) len += (size_t)snprintf(rule + len, sizeof rule - len, "*sgn(w%+d)", fa->c);
+                else if (fa->c) len += (size_t)snprintf(rule + len, sizeof rule - len, "*(%s%+d)", ref_names[fa->var], fa->c);
+                else len += (size_t)snprintf(rule + len, sizeof rule - len, "*%s", ref_names[fa->var]);
+            }
+        }
+        int32_t w0[1] = {(int32_t)rng_below(&g, 511) - 256};
+        l2_sign_mode mode = L2_SIGN_MIXED;
+        l2_pop_desc p;
+        l2_pop_desc_init(&p, L2_GRADED, 1);
+        l2_conn_desc cd;
+        l2_conn_desc_init(&cd, 0, 0, w0);
+        cd.sign_mode = mode;
+        cd.rule = rule;
+        for (int k = 0; k < 5; k++) cd.impulse[k] = imp[k];
+        l2_sim_opts o = opts_seed(500 + trial);
+        o.product_shift = (int)rng_below(&g, 2);
+        rig r = make_rig(1, &p, &cd, w0, &o);
+        int32_t w[1], one[1] = {1};
+        l2_sim_get_weights(r.sim, r.conn, w);
+        l2_sim_set_input(r.sim, r.in, one);
+        l2_sim_step(r.sim);   // t=1: pre spikes, post silent: y traces 0, y0 = 0
+        l2_sim_get_weights(r.sim, r.conn, w);
+        for (int t = 2; t <= 6; t++) {
+            int32_t wb = w[0];
+            l2_sim_set_input(r.sim, r.in, one);
+            l2_sim_step(r.sim);
+            l2_sim_get_weights(r.sim, r.conn, w);
+            // Post fired this step iff the spike of t-1 met a non-zero weight: read it back.
+            int fired = l2_sim_output(r.sim, r.post)[0] != 0;
+            int64_t val[8] = {1, fired, imp[0], imp[1], fired ? imp[2] : 0, fired ? imp[3] : 0, fired ? imp[4] : 0, wb};
+            int64_t acc = (int64_t)wb * 128;
+            for (int q = 0; q < np; q++) {
+                int64_t dep = pr[q].dep == 1 ? fired : 1;
+                if (!dep) continue;
+                int64_t m = 1;
+                int widths = 4;
+                for (int f = 0; f < pr[q].nf; f++) {
+                    int64_t v = val[pr[q].f[f].var] + pr[q].f[f].c;
+                    if (pr[q].f[f].sgn) v = v > 0 ? 1 : v < 0 ? -1 : 0;
+                    int wd = ref_width[pr[q].f[f].var];
+                    m *= ref_clip(v, -(1LL << wd), (1LL << wd) - 1);
+                    widths += wd;
+                }
+                m *= pr[q].mant;
+                if (o.product_shift && widths > 15) m >>= widths - 15;   // arithmetic (floor)
+                m = ref_clip(m * (1LL << (pr[q].exp + 7)), -32768, 32767);
+                acc = ref_clip(acc + m, -32768, 32767);
+            }
+            int64_t lo = acc >> 7, frac = acc & 127;
+            int64_t w_lo = ref_clip(lo, -256, 255), w_hi = ref_clip(lo + 1, -256, 255);
+            if (frac == 0) cr_assert_eq(w[0], w_lo, "trial %d t %d rule %s: w %d want %ld", trial, t, rule, w[0], (long)w_lo);
+            else cr_assert(w[0] == w_lo || w[0] == w_hi, "trial %d t %d rule %s: w %d want %ld or %ld", trial, t, rule,
+                           w[0], (long)w_lo, (long)w_hi);
+        }
+        free_rig(&r);
+    }
+}
