@@ -56,9 +56,9 @@ static int parse_args(int argc, char **argv, bench_opts *o) {
             o->n_sizes = 0;
             const char *p = v;
             while (*p) {
-                long n = strtol(p, &end, 10);
-                if (end == p || n < 1 || n > 65536 || errno || (*end && *end != ','))
-                    return err_set(ERR_ARG, "emu-bench: --sizes wants a comma list of 1..65536 (got '%s')", v);
+                long n = strtol(p, &end, 10);   // n^2 synapses: 8192 keeps the weights < 0.5 GB
+                if (end == p || n < 1 || n > 8192 || errno || (*end && *end != ','))
+                    return err_set(ERR_ARG, "emu-bench: --sizes wants a comma list of 1..8192 (got '%s')", v);
                 if (o->n_sizes == MAX_SIZES) return err_set(ERR_ARG, "emu-bench: at most %d sizes", MAX_SIZES);
                 o->sizes[o->n_sizes++] = (int)n;
                 p = *end ? end + 1 : end;
@@ -155,7 +155,15 @@ static int run_one(const bench_opts *o, int n, int learning, const l2_cost_param
     l2_sim_opts so;
     l2_sim_opts_default(&so);
     so.seed = o->seed;
-    if ((rc = l2_sim_new(net, NULL, &so, &sim))) goto done;   // refuses what does not fit one chip
+    // Default per-core limits, but as many chips as a large size needs (up to 64).
+    l2_core_limits lim;
+    l2_core_limits_default(&lim);
+    lim.max_chips = 64;
+    l2_mapping map;
+    if ((rc = l2_map(net, &lim, &map))) goto done;
+    rc = l2_sim_new(net, &map, &so, &sim);
+    l2_mapping_free(&map);
+    if (rc) goto done;
     res->n_cores = l2_sim_mapping(sim)->n_cores;
     res->n_chips = l2_sim_mapping(sim)->n_chips;
     res->lowered = learning ? l2_sim_conn_lowered(sim, ic) : 0;
@@ -244,6 +252,7 @@ int emu_bench_cmd(int argc, char **argv) {
     h5r_attr_i64(&run, "core_max_neurons", lim.max_neurons_per_core);
     h5r_attr_i64(&run, "core_synapse_mem_bytes", lim.synapse_mem_bytes);
     h5r_attr_i64(&run, "cores_per_chip", lim.cores_per_chip);
+    h5r_attr_i64(&run, "max_chips", 64);
     for (int k = 0; k < L2_N_COST; k++) {
         char key[64];
         h5r_attr_f64(&run, cp.c[k].name, cp.c[k].value);
