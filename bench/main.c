@@ -2,6 +2,7 @@
 // returns a code and leaves a one-line message in err_msg(). Exit codes: 0 ok, 1 failure
 // (I/O, format, resources), 2 bad command-line input.
 #include "bench/counters.h"
+#include "bench/emu_bench.h"
 #include "bench/eval.h"
 #include "bench/results.h"
 #include "datasets/dataset.h"
@@ -48,6 +49,7 @@ static const char *usage_text =
     "            --token-episodes N (10) --events LIST (PAPI events; default set)\n"
     "  report    FILE [--run ID] [--out-dir DIR]  figures (PNG+SVG) with gnuplot\n"
     "  info      what this machine can measure (PAPI events and why not, CPU, caches)\n"
+    "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
     "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
     "../shared/data/omniglot; --task auto falls back to the built-in procedural glyphs.\n";
 
@@ -381,6 +383,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "eval")) rc = cmd_eval(argc - 1, argv + 1);
     else if (!strcmp(cmd, "report")) rc = cmd_report(argc - 1, argv + 1);
     else if (!strcmp(cmd, "info")) rc = cmd_info(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "emu-bench")) {
+        int code = emu_bench_cmd(argc - 1, argv + 1);
+        if (code) fprintf(stderr, "neuroicl: %s\n", err_msg());
+        return code;
+    }
     else rc = err_set(ERR_ARG, "unknown command '%s' (try neuroicl --help)", cmd);
     if (rc) {
         fprintf(stderr, "neuroicl: %s\n", err_msg());
