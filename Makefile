@@ -47,8 +47,12 @@ run: deps
 	@bash scripts/run-main.sh
 
 test: deps
-	@$(MAKE) --no-print-directory bin/tests bin/neuroicl
+	@$(MAKE) --no-print-directory bin/tests bin/neuroicl build/test-model.h5
 	./bin/tests --jobs 2
+
+# A tiny model (procedural glyphs, a few steps) for the command-line tests.
+build/test-model.h5: bin/neuroicl
+	./bin/neuroicl train --task glyphs --quick --max-classes 40 --out $@ 2>/dev/null
 
 figures: bin/neuroicl
 	./bin/neuroicl report $(RESULTS)

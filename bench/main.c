@@ -42,6 +42,7 @@ static const char *usage_text =
     "            --out FILE (models/default.h5) --task auto|omniglot|glyphs --data DIR\n"
     "            --threads N (2) --seed S (1) --enc-steps N --dec-steps N --dec-lr X --quick\n"
     "            --resume (continue from <out>.ckpt) --init FILE (start from a model's encoder)\n"
+    "            --max-classes N (train on the first N classes only)\n"
     "  eval      run decoder rows on identical few-shot episodes, append a run to --out\n"
     "            --task auto|omniglot|glyphs --n-way N (5) --k-shot K (1) --queries Q (1)\n"
     "            --episodes E (1000) --impl LIST (all) --seed S (1) --out FILE\n"
@@ -57,8 +58,9 @@ static const char *usage_text =
 
 static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
     char *end;
+    if (!s) return ERR_ARG;  // opt_value already said the value is missing
     errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
+    long v = strtol(s, &end, 10);
     if (!s || !*s || *end || errno)
         return err_set(ERR_ARG, "%s needs an integer in %ld..%ld (got '%s')", opt, lo, hi, s ? s : "");
     if (v < lo || v > hi) return err_set(ERR_ARG, "%s must be in %ld..%ld (got %ld)", opt, lo, hi, v);
@@ -75,8 +77,9 @@ static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
 
 static int parse_u64(const char *opt, const char *s, uint64_t *out) {
     char *end;
+    if (!s) return ERR_ARG;
     errno = 0;
-    unsigned long long v = s && *s != '-' ? strtoull(s, &end, 10) : 0;
+    unsigned long long v = *s != '-' ? strtoull(s, &end, 10) : 0;
     if (!s || !*s || *s == '-' || *end || errno)
         return err_set(ERR_ARG, "%s needs a non-negative integer (got '%s')", opt, s ? s : "");
     *out = v;
@@ -151,10 +154,11 @@ static int cmd_train(int argc, char **argv) {
     tr_default_options(&o);
     const char *task = "auto", *data = NULL;
     o.out = "models/default.h5";
-    int rc = 0, quick = 0;
+    int rc = 0, quick = 0, max_classes = 0;
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--out")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; o.out = v; }
+        else if (!strcmp(a, "--max-classes")) rc = parse_int(a, opt_value(argc, argv, &i), 2, 1000000, &max_classes);
         else if (!strcmp(a, "--task")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
         else if (!strcmp(a, "--data")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
         else if (!strcmp(a, "--threads")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 256, &o.threads);
@@ -179,6 +183,12 @@ static int cmd_train(int argc, char **argv) {
     if ((rc = mkdir_parent(o.out))) return rc;
     ds_set set = {0};
     if ((rc = load_split(task, data, "background", &set, stderr))) return rc;
+    if (max_classes && max_classes < set.n_classes) {
+        // The first classes only: for quick experiments and the test suite's tiny model.
+        set.n_classes = max_classes;
+        set.n_images = set.class_start[max_classes];
+        fprintf(stderr, "train: using the first %d classes (%d images)\n", set.n_classes, set.n_images);
+    }
     mdl_model m;
     mdl_default_config(&m);
     if ((rc = mdl_alloc(&m))) { ds_free(&set); return rc; }

@@ -1,0 +1,211 @@
+// The command line as a user meets it: bad input gives one line and exit 2; unwritable or
+// missing files give one line and exit 1; results files only ever grow.
+// Needs bin/neuroicl and the tiny model build/test-model.h5 (`make test` makes both).
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "bench/results.h"
+
+#define BIN "./bin/neuroicl"
+#define TINY "build/test-model.h5"
+
+typedef struct { int code; char out[8192]; int lines; } cmd_result;
+
+// Runs a shell command, capturing stdout+stderr; code is the exit status.
+static cmd_result run(const char *fmt, ...) {
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[2200];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    cmd_result r = {0};
+    FILE *p = popen(full, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(r.out, 1, sizeof r.out - 1, p);
+    r.out[n] = 0;
+    int st = pclose(p);
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    for (size_t i = 0; i < n; i++) r.lines += r.out[i] == '\n';
+    return r;
+}
+
+static void need_tiny_model(void) {
+    if (access(TINY, R_OK)) cr_skip_test("tiny model %s missing (run `make test`)", TINY);
+}
+
+static void tmpdir(char *buf, size_t n) {
+    snprintf(buf, n, "/tmp/neuroicl-cli-XXXXXX");
+    cr_assert_not_null(mkdtemp(buf));
+}
+
+Test(cli, bad_numbers_exit_2_with_one_line) {
+    const char *cases[][2] = {{"--n-way 0", "--n-way"}, {"--k-shot -3", "--k-shot"}, {"--episodes abc", "--episodes"},
+                              {"--queries 0", "--queries"}, {"--seed -1", "--seed"}, {"--n-way", "needs a value"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cmd_result r = run(BIN " eval %s", cases[i][0]);
+        cr_expect_eq(r.code, 2, "%s: exit %d", cases[i][0], r.code);
+        cr_expect_eq(r.lines, 1, "%s: %d lines: %s", cases[i][0], r.lines, r.out);
+        cr_expect(strstr(r.out, cases[i][1]) != NULL, "%s: message does not name the option: %s", cases[i][0], r.out);
+    }
+}
+
+Test(cli, unknown_impl_names_the_row_and_the_choices) {
+    cmd_result r = run(BIN " eval --impl kv-linear,bogus");
+    cr_expect_eq(r.code, 2);
+    cr_expect(strstr(r.out, "bogus") && strstr(r.out, "fw-float"), "%s", r.out);
+}
+
+Test(cli, unknown_command_and_option_exit_2) {
+    cr_expect_eq(run(BIN " frobnicate").code, 2);
+    cr_expect_eq(run(BIN " eval --frob 1").code, 2);
+    cr_expect_eq(run(BIN " train --task mnist --out /tmp/x.h5").code, 2);
+}
+
+Test(cli, n_way_above_classes_or_model_labels_exit_2) {
+    need_tiny_model();
+    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --n-way 25 --episodes 1 --out /tmp/never.h5");
+    cr_expect_eq(r.code, 2, "%s", r.out);
+    cr_expect(strstr(r.out, "--n-way 25"), "%s", r.out);
+    cr_expect_eq(access("/tmp/never.h5", F_OK), -1);
+}
+
+Test(cli, missing_model_names_the_file_and_the_fix) {
+    cmd_result r = run(BIN " eval --model /nonexistent/m.h5 --episodes 1");
+    cr_expect_eq(r.code, 1);
+    cr_expect(strstr(r.out, "/nonexistent/m.h5") && strstr(r.out, "neuroicl train"), "%s", r.out);
+}
+
+Test(cli, corrupt_model_is_refused) {
+    char dir[64], path[128];
+    tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/bad.h5", dir);
+    FILE *f = fopen(path, "w");
+    fputs("not an hdf5 file\n", f);
+    fclose(f);
+    cmd_result r = run(BIN " eval --model %s --episodes 1 --out %s/r.h5", path, dir);
+    cr_expect_eq(r.code, 1);
+    cr_expect(strstr(r.out, path) && strstr(r.out, "HDF5"), "%s", r.out);
+}
+
+Test(cli, unwritable_out_fails_clearly_and_writes_nothing) {
+    need_tiny_model();
+    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --episodes 2 --out /proc/neuroicl/r.h5");
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "/proc/neuroicl"), "%s", r.out);
+}
+
+Test(cli, explicit_omniglot_with_missing_dir_fails_auto_falls_back) {
+    need_tiny_model();
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    cmd_result r = run(BIN " eval --model " TINY " --task omniglot --data /nonexistent/omni --episodes 1 --out %s/r.h5", dir);
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "/nonexistent/omni"), "%s", r.out);
+    r = run("NEUROICL_DATA=/nonexistent " BIN " eval --model " TINY " --task auto --data /nonexistent/omni --episodes 2 --out %s/r.h5", dir);
+    cr_expect_eq(r.code, 0, "%s", r.out);
+    cr_expect(strstr(r.out, "procedural glyphs"), "%s", r.out);
+}
+
+Test(cli, second_eval_appends_and_keeps_the_first_run) {
+    need_tiny_model();
+    char dir[64], out[128];
+    tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/r.h5", dir);
+    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-float --out %s", out);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    char **ids;
+    int n;
+    cr_assert_eq(h5r_list_runs(out, &ids, &n), 0);
+    cr_assert_eq(n, 1);
+    h5r_table first;
+    cr_assert_eq(h5r_read_table(out, ids[0], "episodes", &first), 0);
+    r = run(BIN " eval --model " TINY " --task glyphs --episodes 2 --impl kv-linear --seed 9 --out %s", out);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    char **ids2;
+    int n2;
+    cr_assert_eq(h5r_list_runs(out, &ids2, &n2), 0);
+    cr_assert_eq(n2, 2);
+    h5r_table again;
+    cr_assert_eq(h5r_read_table(out, ids[0], "episodes", &again), 0);
+    cr_assert_eq(again.n_rows, first.n_rows);
+    int c1 = h5r_col_index(&first, "predicted"), c2 = h5r_col_index(&again, "predicted");
+    for (size_t i = 0; i < first.n_rows; i++) cr_assert_eq(first.cols[c1].i64[i], again.cols[c2].i64[i]);
+    // A failing third eval (bad --impl) leaves both runs in place.
+    r = run(BIN " eval --model " TINY " --task glyphs --impl nope --out %s", out);
+    cr_expect_eq(r.code, 2);
+    char **ids3;
+    int n3;
+    cr_assert_eq(h5r_list_runs(out, &ids3, &n3), 0);
+    cr_expect_eq(n3, 2);
+    h5r_table_free(&first);
+    h5r_table_free(&again);
+}
+
+Test(cli, eval_is_deterministic_for_a_seed_and_rows_see_identical_episodes) {
+    need_tiny_model();
+    char dir[64], out[128];
+    tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/r.h5", dir);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(run(BIN " eval --model " TINY " --task glyphs --episodes 4 --impl kv-linear,fw-float --out %s", out).code, 0);
+    char **ids;
+    int n;
+    cr_assert_eq(h5r_list_runs(out, &ids, &n), 0);
+    cr_assert_eq(n, 2);
+    h5r_table a, b;
+    cr_assert_eq(h5r_read_table(out, ids[0], "episodes", &a), 0);
+    cr_assert_eq(h5r_read_table(out, ids[1], "episodes", &b), 0);
+    int pa = h5r_col_index(&a, "predicted"), ta = h5r_col_index(&a, "true_label"), ia = h5r_col_index(&a, "impl");
+    cr_assert_eq(a.n_rows, b.n_rows);
+    for (size_t i = 0; i < a.n_rows; i++) {
+        cr_expect_eq(a.cols[pa].i64[i], b.cols[pa].i64[i]);
+        cr_expect_eq(a.cols[ta].i64[i], b.cols[ta].i64[i]);
+    }
+    // kv-linear and fw-float rows alternate per episode with the same true labels.
+    size_t half = a.n_rows / 2;
+    (void)half;
+    int same = 0;
+    for (size_t i = 0; i + 1 < a.n_rows; i++)
+        if (strcmp(a.cols[ia].str + i * a.cols[ia].str_len, "kv-linear") == 0) {
+            for (size_t j = 0; j < a.n_rows; j++)
+                if (strcmp(a.cols[ia].str + j * a.cols[ia].str_len, "fw-float") == 0 &&
+                    a.cols[h5r_col_index(&a, "episode")].i64[j] == a.cols[h5r_col_index(&a, "episode")].i64[i] &&
+                    a.cols[h5r_col_index(&a, "query")].i64[j] == a.cols[h5r_col_index(&a, "query")].i64[i]) {
+                    cr_expect_eq(a.cols[ta].i64[i], a.cols[ta].i64[j]);
+                    same++;
+                }
+        }
+    cr_expect_eq(same, (int)a.n_rows / 2);
+    double diff;
+    char obj[200];
+    snprintf(obj, sizeof obj, "/runs/%s", ids[0]);
+    cr_assert_eq(h5r_read_attr_f64(out, obj, "max_rel_logit_diff_kv_linear_fw_float", &diff), 0);
+    cr_expect(diff <= 1e-4, "kv-linear vs fw-float relative logit difference %g", diff);
+    h5r_table_free(&a);
+    h5r_table_free(&b);
+}
+
+Test(cli, report_draws_figures_from_an_eval_run) {
+    need_tiny_model();
+    char dir[64], out[128];
+    tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/r.h5", dir);
+    cr_assert_eq(run(BIN " eval --model " TINY " --task glyphs --episodes 3 --out %s", out).code, 0);
+    cmd_result r = run(BIN " report %s --out-dir %s/fig", out, dir);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    const char *names[] = {"accuracy.png", "accuracy.svg", "traffic.png", "traffic.svg"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[256];
+        struct stat st;
+        snprintf(p, sizeof p, "%s/fig/%s", dir, names[i]);
+        cr_expect(stat(p, &st) == 0 && st.st_size > 100, "%s missing or empty", p);
+    }
+    r = run(BIN " report /nonexistent.h5");
+    cr_expect_eq(r.code, 1);
+}
