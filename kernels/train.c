@@ -440,7 +440,7 @@ static int train_decoder(const tr_options *o, const train_data *td, const float 
         memset(grads, 0, (size_t)T * np * sizeof(float));
         double loss = 0.0;
         int correct = 0, queries = 0;
-#pragma omp parallel for num_threads(T) reduction(+ : loss, correct, queries) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(T) reduction(+ : loss, correct, queries) schedule(static)
         for (int e = 0; e < o->dec_batch; e++) {
             int th = omp_get_thread_num();
             rng_t r;
