@@ -29,7 +29,7 @@ static void busy(long n) {
 Test(counters, default_set_opens) {
     ctr_set c;
     cr_assert_eq(ctr_open(&c, NULL), ERR_OK);
-    cr_assert_eq(c.n_events, 7);
+    cr_assert(c.n_events >= 7, "the 7 defaults plus any sys:: fallbacks");
     cr_assert_str_eq(c.events[0].name, "PAPI_TOT_INS");
     cr_assert(c.papi_version[0]);
     for (int i = 0; i < c.n_events; i++) {
