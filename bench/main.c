@@ -5,6 +5,7 @@
 #include "bench/emu_bench.h"
 #include "bench/eval.h"
 #include "bench/results.h"
+#include "bench/stream.h"
 #include "datasets/dataset.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
@@ -50,6 +51,7 @@ static const char *usage_text =
     "            --token-episodes N (10) --events LIST (PAPI events; default set)\n"
     "  report    FILE [--run ID] [--out-dir DIR]  figures (PNG+SVG) with gnuplot\n"
     "  info      what this machine can measure (PAPI events and why not, CPU, caches)\n"
+    "  stream    bandwidth probe: STREAM copy/scale/add/triad, arrays 4x LLC (--array-mib N --ntimes N --threads N --out FILE)\n"
     "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
     "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
     "../shared/data/omniglot; --task auto falls back to the built-in procedural glyphs.\n";
@@ -393,6 +395,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "eval")) rc = cmd_eval(argc - 1, argv + 1);
     else if (!strcmp(cmd, "report")) rc = cmd_report(argc - 1, argv + 1);
     else if (!strcmp(cmd, "info")) rc = cmd_info(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "stream")) rc = stream_cmd(argc - 1, argv + 1);
     else if (!strcmp(cmd, "emu-bench")) {
         int code = emu_bench_cmd(argc - 1, argv + 1);
         if (code) fprintf(stderr, "neuroicl: %s\n", err_msg());
