@@ -1,6 +1,7 @@
 // neuroicl — the command line. The one place where errors are printed: every library call
 // returns a code and leaves a one-line message in err_msg(). Exit codes: 0 ok, 1 failure
 // (I/O, format, resources), 2 bad command-line input.
+#include "bench/compare.h"
 #include "bench/counters.h"
 #include "bench/emu_bench.h"
 #include "bench/eval.h"
@@ -53,6 +54,7 @@ static const char *usage_text =
     "  info      what this machine can measure (PAPI events and why not, CPU, caches)\n"
     "  stream    bandwidth probe: STREAM copy/scale/add/triad, arrays 4x LLC (--array-mib N --ntimes N --threads N --out FILE)\n"
     "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
+    "  compare   BASELINE.h5 CURRENT.h5  regression check; exit 0 ok, 1 regression, 2 unusable (compare --help)\n"
     "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
     "../shared/data/omniglot; --task auto falls back to the built-in procedural glyphs.\n";
 
@@ -389,6 +391,11 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_sigint);
     const char *cmd = argv[1];
     int rc;
+    if (!strcmp(cmd, "compare")) {  // own --help; exit 0 no regression, 1 regression, 2 unusable input
+        int code = cmp_command(argc - 1, argv + 1);
+        if (code == CMP_EXIT_UNUSABLE) fprintf(stderr, "neuroicl: %s\n", err_msg());
+        return code;
+    }
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { fputs(usage_text, stdout); return 0; }
     if (!strcmp(cmd, "train")) rc = cmd_train(argc - 1, argv + 1);

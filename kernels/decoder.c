@@ -37,6 +37,9 @@ void dec_embed(const dec_row *r, const float *e, int label, float *x, dec_traffi
     const tf_config *c = r->cfg;
     const int d = c->d_model;
     ts_matvec(x, r->w.w_in, e, r->w.b_in, d, c->d_in);
+#ifdef NEUROICL_SLOW_KERNEL  // test build only: N extra (counted) passes over w_in, same result
+    for (int s = 0; s < NEUROICL_SLOW_KERNEL; s++) { ts_matvec(x, r->w.w_in, e, r->w.b_in, d, c->d_in); tr->weights_read += F4 * ((int64_t)d * c->d_in + d); }
+#endif
     const float *le = r->w.label_emb + (size_t)(label >= 0 ? label : c->n_labels) * d;
     for (int i = 0; i < d; i++) x[i] += le[i];
     tr->weights_read += F4 * ((int64_t)d * c->d_in + 2 * d);
