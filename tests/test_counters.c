@@ -4,6 +4,7 @@
 #include "kernels/err.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 static int find(const ctr_set *c, const char *name) {
