@@ -120,6 +120,8 @@ static int write_traffic(const char *path, const h5r_table *t, const char *dat, 
     int cr = need_col(t, "bytes_read", H5R_I64, path), cw = need_col(t, "bytes_written", H5R_I64, path);
     if (ci < 0 || ct < 0 || cr < 0 || cw < 0) return ERR_FORMAT;
     if (t->n_rows == 0) return err_set(ERR_FORMAT, "%s: table tokens is empty", path);
+    int ck = h5r_col_index(t, "kind");  // optional: "support" / "query"
+    if (ck >= 0 && t->cols[ck].type != H5R_STR) ck = -1;
     const h5r_column *cim = &t->cols[ci];
     int64_t max_t = 0;
     for (size_t r = 0; r < t->n_rows; r++) {
@@ -157,6 +159,9 @@ static int write_traffic(const char *path, const h5r_table *t, const char *dat, 
         memset(cnt, 0, nt * sizeof *cnt);
         for (size_t r = 0; r < t->n_rows; r++) {
             if (strcmp(cim->str + r * (size_t)cim->str_len, name) != 0) continue;
+            // Queries read the whole context plus the readout; the figure follows the
+            // context as it grows, so it plots the support (context-building) tokens.
+            if (ck >= 0 && !strcmp(t->cols[ck].str + r * (size_t)t->cols[ck].str_len, "query")) continue;
             size_t p = (size_t)t->cols[ct].i64[r];
             sum_r[p] += (double)t->cols[cr].i64[r];
             sum_w[p] += (double)t->cols[cw].i64[r];

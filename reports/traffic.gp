@@ -9,7 +9,7 @@ if (!exists("title_text")) title_text = "memory traffic per token"
 if (!exists("impls")) impls = "impl"
 
 set title title_text noenhanced
-set xlabel "position t (tokens)"
+set xlabel "position t (support tokens in the context)"
 set ylabel "bytes per token"
 set grid
 set key top left noenhanced
