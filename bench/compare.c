@@ -238,13 +238,15 @@ static double *collect(const h5r_table *t, const char *impl, const char *col, co
 }
 
 static int timing_metric(cmp_report *rep, const cmp_options *o, const char *config, const char *impl,
-                         const char *metric, const h5r_table *tb, const h5r_table *tc, const char *only_col) {
+                         const char *metric, const h5r_table *tb, const h5r_table *tc, const char *only_col,
+                         const char *note) {
     if (!want_metric(o, metric)) return 0;
     size_t nb, nc;
     double *b = collect(tb, impl, "ns", only_col, 0, &nb), *c = collect(tc, impl, "ns", only_col, 0, &nc);
     cmp_line *l = add_line(rep, config, impl, metric);
     if (!l) { free(b); free(c); return ERR_NOMEM; }
     cmp_judge_timing(b ? b : (double[]){0}, nb, c ? c : (double[]){0}, nc, o, l);
+    if (note && note[0] && !l->note[0]) snprintf(l->note, sizeof l->note, "%s", note);
     free(b);
     free(c);
     return 0;
@@ -330,6 +332,12 @@ static int compare_runs(cmp_report *rep, const cmp_options *o, const char *confi
     h5r_read_attr_str(bp, bobj, "model_hash", bhash, sizeof bhash);
     h5r_read_attr_str(cp, cobj, "model_hash", chash, sizeof chash);
     err_clear();
+    // Timing across different CPUs is reported but flagged.
+    char bcpu[256] = "", ccpu[256] = "", cpu_note[160] = "";
+    h5r_read_attr_str(bp, "/", "cpu_model", bcpu, sizeof bcpu);
+    h5r_read_attr_str(cp, "/", "cpu_model", ccpu, sizeof ccpu);
+    err_clear();
+    if (strcmp(bcpu, ccpu)) snprintf(cpu_note, sizeof cpu_note, "different CPUs: timing compares machines, not code");
     int rc = 0, compared_any = 0;
     h5r_table sb, sc, eb, ec, tb, tcur;
     int has_sb = has_table(bp, brun, "summary", &sb), has_sc = has_table(cp, crun, "summary", &sc);
@@ -396,8 +404,8 @@ static int compare_runs(cmp_report *rep, const cmp_options *o, const char *confi
                     }
                 }
             }
-            if (has_tb && has_tc && (rc = timing_metric(rep, o, config, impl, "ns_per_token", &tb, &tcur, NULL))) break;
-            if (has_eb && has_ec && (rc = timing_metric(rep, o, config, impl, "ns_per_episode", &eb, &ec, "query"))) break;
+            if (has_tb && has_tc && (rc = timing_metric(rep, o, config, impl, "ns_per_token", &tb, &tcur, NULL, cpu_note))) break;
+            if (has_eb && has_ec && (rc = timing_metric(rep, o, config, impl, "ns_per_episode", &eb, &ec, "query", cpu_note))) break;
         }
         if (rc) goto done;
     }
@@ -500,7 +508,7 @@ int cmp_exit_code(const cmp_report *r, const cmp_options *o) {
 
 static void fmt_value(char *out, size_t n, double v) {
     if (isnan(v)) snprintf(out, n, "-");
-    else if (v == floor(v) && fabs(v) < 1e15) snprintf(out, n, "%.0f", v);
+    else if ((v == floor(v) || fabs(v) >= 1000) && fabs(v) < 1e15) snprintf(out, n, "%.0f", v);
     else snprintf(out, n, "%.6g", v);
 }
 
@@ -593,7 +601,9 @@ void cmp_print(FILE *f, const cmp_report *r, const cmp_options *o, cmp_format fm
             if (pass == 1) {
                 if (md) fprintf(f, "### %s\n\n", r->lines[i].config);
                 else fprintf(f, "%s\n", r->lines[i].config);
-                for (int k = 0; k < NC; k++) fprintf(f, md ? "| %-*s " : "  %-*s", w[k], hdr[k]);
+                for (int k = 0; k < NC; k++)
+                    if (!md && k == NC - 1) fprintf(f, "  %s", hdr[k]);
+                    else fprintf(f, md ? "| %-*s " : "  %-*s", w[k], hdr[k]);
                 fprintf(f, md ? "|\n" : "\n");
                 if (md) {
                     for (int k = 0; k < NC; k++) {
