@@ -7,6 +7,7 @@
 #include "bench/eval.h"
 #include "bench/results.h"
 #include "bench/stream.h"
+#include "bench/sweep.h"
 #include "datasets/dataset.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
@@ -53,6 +54,7 @@ static const char *usage_text =
     "  report    FILE [--run ID] [--out-dir DIR]  figures (PNG+SVG) with gnuplot\n"
     "  info      what this machine can measure (PAPI events and why not, CPU, caches)\n"
     "  stream    bandwidth probe: STREAM copy/scale/add/triad, arrays 4x LLC (--array-mib N --ntimes N --threads N --out FILE)\n"
+    "  sweep     per-token ns/bytes/counters vs context t, crossover t*, decode GB/s vs triad (--t-max N --rows LIST --widths LIST --heads LIST --reps N --model FILE --quick --out FILE)\n"
     "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
     "  compare   BASELINE.h5 CURRENT.h5  regression check; exit 0 ok, 1 regression, 2 unusable (compare --help)\n"
     "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
@@ -403,6 +405,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "report")) rc = cmd_report(argc - 1, argv + 1);
     else if (!strcmp(cmd, "info")) rc = cmd_info(argc - 1, argv + 1);
     else if (!strcmp(cmd, "stream")) rc = stream_cmd(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "sweep")) rc = sweep_cmd(argc - 1, argv + 1);
     else if (!strcmp(cmd, "emu-bench")) {
         int code = emu_bench_cmd(argc - 1, argv + 1);
         if (code) fprintf(stderr, "neuroicl: %s\n", err_msg());

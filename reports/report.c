@@ -4,6 +4,7 @@
 #include "reports/report.h"
 #include "bench/results.h"
 #include "kernels/err.h"
+#include "reports/report_sweep.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -264,6 +265,14 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
     err_clear();
 
     h5r_table summary, tokens;
+    // A sweep run has its own figures (reports/report_sweep.c).
+    h5r_table sweep_t;
+    int have_sweep = table_exists(results_path, run, "sweep", &sweep_t);
+    if (have_sweep < 0) return -have_sweep;
+    if (have_sweep) {
+        h5r_table_free(&sweep_t);
+        return rep_sweep_figures(results_path, run, out_dir);
+    }
     int have_sum = table_exists(results_path, run, "summary", &summary);
     if (have_sum < 0) return -have_sum;
     int have_tok = table_exists(results_path, run, "tokens", &tokens);
@@ -322,5 +331,22 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
                  REP_FIG_TRAFFIC, REP_FIG_TRAFFIC, title_clean, impls);
         append_replot(out_dir, script, vars);
     }
+    return ERR_OK;
+}
+
+// ---- shared with reports/report_sweep.c ----------------------------------------------------
+
+int rep_gnuplot(const char *name, const char *vars, const char *replot_vars, const char *out_dir, const char *base) {
+    char script[PATH_MAX + 64];
+    int rc;
+    if ((rc = check_quotable("output directory", out_dir))) return rc;
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+        return err_set(ERR_IO, "gnuplot not found; install it (Debian/Ubuntu: apt-get install "
+                               "gnuplot-nox, or run `make deps`); the figure data is already in %s/*.dat",
+                       out_dir);
+    if ((rc = find_script(name, script, sizeof script))) return rc;
+    if ((rc = check_quotable("gnuplot script path", script))) return rc;
+    if ((rc = run_gnuplot(script, vars, out_dir, base))) return rc;
+    append_replot(out_dir, script, replot_vars);
     return ERR_OK;
 }

@@ -1,0 +1,42 @@
+# Accuracy vs number of shots (k) per row, with 95% confidence intervals.
+# Variables (gnuplot -e): datafile, outbase, labels (block order), chance (percent, <0 = none).
+# datafile: one block per row; columns 1 k_shot, 2 accuracy %, 3 CI low %, 4 CI high %, 5 n_queries
+if (!exists("datafile")) datafile = "accuracy_vs_shots.dat"
+if (!exists("outbase")) outbase = "accuracy_vs_shots"
+if (!exists("labels")) labels = "row"
+if (!exists("chance")) chance = -1
+
+set title "accuracy vs shots (95% CI)" noenhanced
+set xlabel "shots per class k"
+set ylabel "accuracy (%)"
+set yrange [0:105]
+set logscale x 2
+set format x "%.0f"
+set grid
+# distinct colours per row (colour-blind safe, Tol's "bright" set)
+set linetype 1 lc rgb "#ee6677" lw 1.5
+set linetype 2 lc rgb "#4477aa" lw 1.5
+set linetype 3 lc rgb "#228833" lw 1.5
+set linetype 4 lc rgb "#ccbb44" lw 1.5
+set linetype 5 lc rgb "#66ccee" lw 1.5
+set linetype 6 lc rgb "#aa3377" lw 1.5
+set linetype cycle 6
+set key bottom right noenhanced
+
+do for [fmt in "png svg"] {
+    if (fmt eq "png") {
+        if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+            set terminal pngcairo size 900,600 noenhanced
+        } else {
+            set terminal png size 900,600
+        }
+    } else {
+        set terminal svg size 900,600 dynamic noenhanced
+    }
+    set output outbase . "." . fmt
+    plot for [i = 1:words(labels)] datafile index (i - 1) using 1:2:3:4 with yerrorlines \
+             pt (i + 5) ps 0.7 title word(labels, i), \
+         (chance >= 0 ? chance : 1/0) with lines dashtype 2 lc rgb "gray40" \
+             title (chance >= 0 ? sprintf("chance (%.0f%%)", chance) : "")
+    unset output
+}

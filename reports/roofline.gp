@@ -1,0 +1,48 @@
+# Roofline: arithmetic intensity (closed-form flops / counted bytes per token) against attained
+# GFLOP/s, one point per (row, t), with the ceilings measured in the same run: memory
+# bandwidth (STREAM triad, 1 thread) and compute (register FMA kernel, 1 thread).
+# Variables (gnuplot -e): datafile, outbase, title_text, labels, triad (GB/s), peak (GFLOP/s).
+# datafile: one block per series; columns 1 flop/byte, 2 GFLOP/s, 3 t, 4 GB/s
+if (!exists("datafile")) datafile = "roofline.dat"
+if (!exists("outbase")) outbase = "roofline"
+if (!exists("title_text")) title_text = "roofline"
+if (!exists("labels")) labels = "row"
+if (!exists("triad")) triad = -1
+if (!exists("peak")) peak = -1
+
+set title title_text . " | roofline, 1 thread" noenhanced
+set xlabel "arithmetic intensity (flop/byte, counted)"
+set ylabel "attained performance (GFLOP/s)"
+set logscale xy 10
+set xrange [0.05:100]
+set yrange [0.1:*]
+set grid
+# distinct colours per row (colour-blind safe, Tol's "bright" set)
+set linetype 1 lc rgb "#ee6677" lw 1.5
+set linetype 2 lc rgb "#4477aa" lw 1.5
+set linetype 3 lc rgb "#228833" lw 1.5
+set linetype 4 lc rgb "#ccbb44" lw 1.5
+set linetype 5 lc rgb "#66ccee" lw 1.5
+set linetype 6 lc rgb "#aa3377" lw 1.5
+set linetype cycle 6
+set key bottom right noenhanced
+set samples 400
+roof(x) = (triad > 0 && peak > 0) ? (x * triad < peak ? x * triad : peak) : 1/0
+
+do for [fmt in "png svg"] {
+    if (fmt eq "png") {
+        if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+            set terminal pngcairo size 900,600 noenhanced
+        } else {
+            set terminal png size 900,600
+        }
+    } else {
+        set terminal svg size 900,600 dynamic noenhanced
+    }
+    set output outbase . "." . fmt
+    plot roof(x) with lines lw 2 lc rgb "gray30" \
+             title sprintf("ceiling: triad %.1f GB/s, FMA %.0f GFLOP/s", triad, peak), \
+         for [i = 1:words(labels)] datafile index (i - 1) using 1:2 with points \
+             pt (i + 5) ps 0.8 title word(labels, i)
+    unset output
+}

@@ -1,0 +1,48 @@
+# Time per query token vs context length t, one line per row (log-log): median of the reps
+# with min..max bars.
+# Variables (gnuplot -e): datafile, outbase, title_text, labels, tstar, tstar_analytic (the
+# traffic crossover, drawn for reference; <0 = none).
+# datafile: one block per series; columns 1 t, 2 ns median, 3 ns min, 4 ns max
+if (!exists("datafile")) datafile = "sweep_ns.dat"
+if (!exists("outbase")) outbase = "sweep_ns"
+if (!exists("title_text")) title_text = "time per token"
+if (!exists("labels")) labels = "row"
+if (!exists("tstar")) tstar = -1
+if (!exists("tstar_analytic")) tstar_analytic = -1
+
+set title title_text . " | wall time per query token (median, min..max)" noenhanced
+set xlabel "context length t (tokens)"
+set ylabel "time per token (ns)"
+set logscale xy 2
+set format x "%.0f"
+set format y "%.0f"
+set grid
+# distinct colours per row (colour-blind safe, Tol's "bright" set)
+set linetype 1 lc rgb "#ee6677" lw 1.5
+set linetype 2 lc rgb "#4477aa" lw 1.5
+set linetype 3 lc rgb "#228833" lw 1.5
+set linetype 4 lc rgb "#ccbb44" lw 1.5
+set linetype 5 lc rgb "#66ccee" lw 1.5
+set linetype 6 lc rgb "#aa3377" lw 1.5
+set linetype cycle 6
+set key top left noenhanced
+if (tstar > 0) {
+    set arrow 1 from tstar, graph 0 to tstar, graph 1 nohead dashtype 2 lc rgb "gray30"
+    set label 1 sprintf("traffic t* = %.1f", tstar) at tstar, graph 0.55 offset 1,0 noenhanced
+}
+
+do for [fmt in "png svg"] {
+    if (fmt eq "png") {
+        if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+            set terminal pngcairo size 900,600 noenhanced
+        } else {
+            set terminal png size 900,600
+        }
+    } else {
+        set terminal svg size 900,600 dynamic noenhanced
+    }
+    set output outbase . "." . fmt
+    plot for [i = 1:words(labels)] datafile index (i - 1) using 1:2:3:4 with yerrorlines \
+         pt (i + 5) ps 0.5 title word(labels, i)
+    unset output
+}
