@@ -81,6 +81,7 @@ static int fw_step(dec_row *r, const float *e, int label, float *logits, dec_tra
                 // One pass: update then read the updated row (the token sees itself).
                 for (int i = 0; i < hd; i++) {
                     float *wi = W + (size_t)i * hd, acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
                     for (int j = 0; j < hd; j++) { wi[j] += vh[i] * s->phk[j]; acc += wi[j] * s->phq[j]; }
                     ao[i] = scale * acc;
                 }
@@ -91,6 +92,7 @@ static int fw_step(dec_row *r, const float *e, int label, float *logits, dec_tra
                 for (int i = 0; i < hd; i++) {
                     const float *wi = W + (size_t)i * hd;
                     float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
                     for (int j = 0; j < hd; j++) acc += wi[j] * s->phq[j];
                     ao[i] = scale * (acc + self * vh[i]);
                 }

@@ -71,6 +71,7 @@ static void kv_attend_head(const tf_config *c, kv_state *s, const float *kc, con
             else if (self_k) { kk = self_k; vv = self_v; }
             else break;
             float sc = 0.0f;
+#pragma omp simd reduction(+ : sc)
             for (int i = 0; i < hd; i++) sc += phq[i] * tf_relu(kk[i]);
             sc *= scale;
             for (int i = 0; i < hd; i++) ao_h[i] += sc * vv[i];
