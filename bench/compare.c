@@ -30,7 +30,7 @@ void cmp_default_options(cmp_options *o) {
     memset(o, 0, sizeof *o);
     o->threshold = 0.0;
     o->ins_threshold = 0.02;
-    o->alpha = 0.05;
+    o->alpha = 0.01;
     o->min_effect = 0.05;
     o->min_samples = CMP_MIN_SAMPLES;
 }
@@ -668,7 +668,7 @@ static const char *help_text =
     "  --metric LIST        compare only these metrics (comma-separated names above)\n"
     "  --threshold X        allowed relative worsening of deterministic metrics (0 = exact)\n"
     "  --ins-threshold X    allowed relative increase of instruction counts (0.02)\n"
-    "  --alpha X            significance level of the timing test (0.05)\n"
+    "  --alpha X            significance level of the timing test (0.01)\n"
     "  --min-effect X       minimum relative change of a timing median (0.05 = 5%)\n"
     "  --min-samples N      samples per side needed to judge timing (9, at least 9)\n"
     "  --fail-on-timing     a \"slower\" verdict is a regression too\n"

@@ -53,7 +53,7 @@ typedef struct {
 typedef struct {
     double threshold;      // deterministic: allowed relative worsening (0 = exact)
     double ins_threshold;  // instruction counts: allowed relative worsening (0.02)
-    double alpha;          // timing: significance level (0.05)
+    double alpha;          // timing: significance level (0.01: CI false alarms cost more than misses)
     double min_effect;     // timing: minimum relative change of the median (0.05)
     int min_samples;       // timing: refuse below this many samples per side (>= 9)
     int fail_on_timing;    // a "slower" verdict counts as a regression
