@@ -20,6 +20,7 @@ typedef struct {
     int token_episodes;             // episodes whose per-token rows go into /tokens
     FILE *log;                      // progress (NULL = silent)
     volatile int *stop;             // Ctrl-C: stop early, results so far are still written
+    const void *row_aux;            // optional: the fq_model for fw-quant / loihi2-emu (kernels/quant.h)
 } ev_options;
 
 typedef struct {

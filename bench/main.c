@@ -6,6 +6,7 @@
 #include "bench/emu_bench.h"
 #include "bench/eval.h"
 #include "bench/results.h"
+#include "bench/variants.h"
 #include "bench/stream.h"
 #include "bench/sweep.h"
 #include "datasets/dataset.h"
@@ -55,6 +56,10 @@ static const char *usage_text =
     "  info      what this machine can measure (PAPI events and why not, CPU, caches)\n"
     "  stream    bandwidth probe: STREAM copy/scale/add/triad, arrays 4x LLC (--array-mib N --ntimes N --threads N --out FILE)\n"
     "  sweep     per-token ns/bytes/counters vs context t, crossover t*, decode GB/s vs triad (--t-max N --rows LIST --widths LIST --heads LIST --reps N --model FILE --quick --out FILE)\n"
+    "  quantize  calibrate the fixed-point decoder (fw-quant, loihi2-emu) on background episodes\n"
+    "            --model FILE --out FILE (default: the model file) --episodes N (200)\n"
+    "  variants  the variant table (5 rows x 5/20-way 1/5-shot + Lake's 20 runs) and its figure\n"
+    "            --model FILE --out FILE --episodes E (200) --figure PATH (reports/figures/variants)\n"
     "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
     "  compare   BASELINE.h5 CURRENT.h5  regression check; exit 0 ok, 1 regression, 2 unusable (compare --help)\n"
     "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
@@ -246,6 +251,9 @@ static int cmd_eval(int argc, char **argv) {
         return err_set(ERR_ARG, "unknown --task '%s' (choose auto, omniglot or glyphs)", task);
     mdl_model m;
     if ((rc = mdl_load(model, &m))) return rc;
+    fq_model fq = {0};  // the fixed-point rows' quantized decoder (bench/variants.h)
+    if (var_rows_need_quant(o.rows, o.n_rows) && (rc = var_quant_prepare(model, task, data, &m, &fq, stderr))) { mdl_free(&m); return rc; }
+    o.row_aux = &fq;
     ds_set set = {0};
     if ((rc = load_split(task, data, "evaluation", &set, stderr))) { mdl_free(&m); return rc; }
     int qualifying = 0;
@@ -298,6 +306,7 @@ static int cmd_eval(int argc, char **argv) {
     h5r_run_free(&run);
     ctr_close(&ctr);
     ds_free(&set);
+    fq_free(&fq);
     mdl_free(&m);
     return rc;
 }
@@ -406,6 +415,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "info")) rc = cmd_info(argc - 1, argv + 1);
     else if (!strcmp(cmd, "stream")) rc = stream_cmd(argc - 1, argv + 1);
     else if (!strcmp(cmd, "sweep")) rc = sweep_cmd(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "quantize")) rc = quantize_cmd(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "variants")) rc = variants_cmd(argc - 1, argv + 1);
     else if (!strcmp(cmd, "emu-bench")) {
         int code = emu_bench_cmd(argc - 1, argv + 1);
         if (code) fprintf(stderr, "neuroicl: %s\n", err_msg());

@@ -3,7 +3,8 @@
 #include "kernels/tensor.h"
 #include <string.h>
 
-static const dec_ops *const all_rows[] = {&kv_softmax_ops, &kv_linear_ops, &fw_float_ops};
+static const dec_ops *const all_rows[] = {&kv_softmax_ops, &kv_linear_ops, &fw_float_ops,
+                                           &fw_quant_ops, &loihi2_emu_ops};
 
 const dec_ops *dec_find(const char *name) {
     for (size_t i = 0; i < sizeof all_rows / sizeof *all_rows; i++)
@@ -11,10 +12,16 @@ const dec_ops *dec_find(const char *name) {
     return NULL;
 }
 
-const char *dec_row_names(void) { return "kv-softmax,kv-linear,fw-float"; }
+const char *dec_row_names(void) { return "kv-softmax,kv-linear,fw-float,fw-quant,loihi2-emu"; }
 
 int dec_open(dec_row *r, const dec_ops *ops, const tf_config *cfg, const float *params, int max_ctx) {
+    return dec_open_aux(r, ops, cfg, params, max_ctx, NULL);
+}
+
+int dec_open_aux(dec_row *r, const dec_ops *ops, const tf_config *cfg, const float *params, int max_ctx,
+                 const void *aux) {
     memset(r, 0, sizeof *r);
+    r->aux = aux;
     r->ops = ops;
     r->cfg = cfg;
     r->params = params;

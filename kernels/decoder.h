@@ -43,12 +43,16 @@ struct dec_row {
     tf_weights w;
     int max_ctx;
     void *state;          // row-private run state
+    const void *aux;      // optional row input: the fq_model (kernels/quant.h) for fw-quant, loihi2-emu
 };
 
 // Looks a row up by name; NULL if unknown. dec_row_names lists all, comma-separated.
 const dec_ops *dec_find(const char *name);
 const char *dec_row_names(void);
 int dec_open(dec_row *r, const dec_ops *ops, const tf_config *cfg, const float *params, int max_ctx);
+// Same, with the optional row input `aux` (NULL for the float rows).
+int dec_open_aux(dec_row *r, const dec_ops *ops, const tf_config *cfg, const float *params, int max_ctx,
+                 const void *aux);
 void dec_close(dec_row *r);
 
 // Shared pieces of the per-token forward pass.
@@ -63,5 +67,6 @@ void dec_qkv(const dec_row *r, int l, const float *x, float *q, float *k, float 
 void dec_readout(const dec_row *r, const float *x, float *logits, dec_traffic *tr);
 
 extern const dec_ops kv_softmax_ops, kv_linear_ops, fw_float_ops;
+extern const dec_ops fw_quant_ops, loihi2_emu_ops;  // kernels/fw_quant.c, kernels/l2row.c
 
 #endif

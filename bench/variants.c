@@ -1,0 +1,330 @@
+#include "bench/variants.h"
+#include "bench/eval.h"
+#include "bench/results.h"
+#include "datasets/dataset.h"
+#include "kernels/decoder.h"
+#include "kernels/err.h"
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+// Same data sources and glyph seeds as bench/main.c's eval/train (kept equal on purpose).
+#define GLYPH_SEED_BACKGROUND 0x6261636bULL
+#define GLYPH_SEED_EVALUATION 0x6576616cULL
+
+static const char *cache_dir(void) {
+    const char *c = getenv("NEUROICL_CACHE");
+    return c && *c ? c : "cache";
+}
+
+static int load_split(const char *task, const char *data, const char *split, ds_set *set, FILE *log, char *dir, size_t n) {
+    int want_omni = !strcmp(task, "omniglot"), want_auto = !strcmp(task, "auto");
+    if (!want_omni && !want_auto && strcmp(task, "glyphs"))
+        return err_set(ERR_ARG, "unknown --task '%s' (choose auto, omniglot or glyphs)", task);
+    dir[0] = 0;
+    if (want_omni || want_auto) {
+        int rc = ds_omniglot_find(data, dir, n);
+        if (rc == 0) {
+            if (log) fprintf(log, "data: Omniglot %s split from %s\n", split, dir);
+            return ds_omniglot_load(dir, split, cache_dir(), set);
+        }
+        if (want_omni) return err_wrap(rc, "--task omniglot");
+        dir[0] = 0;
+    }
+    int bg = !strcmp(split, "background");
+    if (log) fprintf(log, "data: procedural glyphs, %s split\n", split);
+    return ds_glyphs_make(bg ? GLYPH_SEED_BACKGROUND : GLYPH_SEED_EVALUATION, bg ? 964 : 659, 20, set);
+}
+
+int var_rows_need_quant(const char *const *rows, int n_rows) {
+    for (int r = 0; r < n_rows; r++)
+        if (!strcmp(rows[r], "fw-quant") || !strcmp(rows[r], "loihi2-emu")) return 1;
+    return 0;
+}
+
+int var_quant_prepare(const char *model_path, const char *task, const char *data, const mdl_model *m,
+                      fq_model *q, FILE *log) {
+    memset(q, 0, sizeof *q);
+    int rc = fq_load(model_path, m, q);
+    if (rc != ERR_FORMAT) return rc;
+    if (log) fprintf(log, "quantize: %s has no /decoder_quant; calibrating now (save it with neuroicl quantize)\n", model_path);
+    ds_set bg = {0};
+    char dir[PATH_MAX];
+    if ((rc = load_split(task, data, "background", &bg, log, dir, sizeof dir))) return rc;
+    fq_cal_opts o;
+    fq_cal_opts_default(&o);
+    memset(q, 0, sizeof *q);
+    rc = fq_calibrate(q, m, &bg, &o);
+    ds_free(&bg);
+    return rc;
+}
+
+static const char *opt(int argc, char **argv, int *i) {
+    if (*i + 1 >= argc) { err_set(ERR_ARG, "%s needs a value", argv[*i]); return NULL; }
+    return argv[++*i];
+}
+
+static int parse_int(const char *name, const char *v, int lo, int hi, int *out) {
+    if (!v) return ERR_ARG;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*v == 0 || *end || x < lo || x > hi) return err_set(ERR_ARG, "%s: '%s' is not an integer in %d..%d", name, v, lo, hi);
+    *out = (int)x;
+    return 0;
+}
+
+int quantize_cmd(int argc, char **argv) {
+    const char *model = "models/default.h5", *out = NULL, *task = "auto", *data = NULL;
+    fq_cal_opts o;
+    fq_cal_opts_default(&o);
+    int rc = 0;
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--model")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; model = v; }
+        else if (!strcmp(a, "--out")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; out = v; }
+        else if (!strcmp(a, "--task")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; task = v; }
+        else if (!strcmp(a, "--data")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; data = v; }
+        else if (!strcmp(a, "--episodes")) rc = parse_int(a, opt(argc, argv, &i), 1, 1000000, &o.episodes);
+        else return err_set(ERR_ARG, "quantize: unknown option '%s' (see neuroicl --help)", a);
+    }
+    if (rc) return rc;
+    if (!out) out = model;
+    mdl_model m;
+    if ((rc = mdl_load(model, &m))) return rc;
+    ds_set bg = {0};
+    char dir[PATH_MAX];
+    fq_model q = {0};
+    if (!(rc = load_split(task, data, "background", &bg, stderr, dir, sizeof dir))) {
+        fprintf(stderr, "quantize: calibrating on %d background episodes (5/20-way, 1/5-shot)\n", o.episodes);
+        rc = fq_calibrate(&q, &m, &bg, &o);
+    }
+    if (!rc) {
+        char note[256];
+        snprintf(note, sizeof note, "float model %s, fixed-point decoder calibrated on %d background episodes", model, o.episodes);
+        rc = mdl_save_ex(out, &m, note, fq_save_h5, &q);
+    }
+    if (!rc) {
+        printf("quantized: s_x %.4g, s_log %.4g, %d mantissas clipped; write gains (cg/256) at ctx 5/25/20/100:",
+               q.s_x, q.s_log, q.n_weights_clipped);
+        for (int l = 0; l < q.cfg.n_layers; l++)
+            printf(" L%d %d/%d/%d/%d", l, fq_write_gain(&q, l, 5), fq_write_gain(&q, l, 25), fq_write_gain(&q, l, 20),
+                   fq_write_gain(&q, l, 100));
+        printf("\nwritten %s (with /decoder_quant)\n", out);
+    }
+    fq_free(&q);
+    ds_free(&bg);
+    mdl_free(&m);
+    return rc;
+}
+
+// ---------------------------------------------------------------- variant table ---------
+
+#define VAR_ROWS 5
+static const char *const var_rows[VAR_ROWS] = {"kv-softmax", "kv-linear", "fw-float", "fw-quant", "loihi2-emu"};
+
+// Lake et al. 2015 within-alphabet 20-way one-shot: every row on the 20 runs; per-run error.
+static int lake_eval(const mdl_model *m, const fq_model *q, const ds_lake_run *runs, int n_runs,
+                     double *err_mean, double *err_ci) {
+    const int W = DS_LAKE_WAY, D = enc_d_out(&m->enc), nl = m->dec[TF_LINEAR].n_labels;
+    if (nl < W) return err_set(ERR_ARG, "Lake's runs are 20-way; the model answers up to %d labels", nl);
+    float *img = malloc((size_t)2 * W * DS_PIX * sizeof(float));  // (2W, DS_PIX) supports then tests
+    float *emb = malloc((size_t)2 * W * D * sizeof(float));       // (2W, D)
+    float *lg = malloc((size_t)nl * sizeof(float));
+    double *err = calloc((size_t)VAR_ROWS * n_runs, sizeof(double));  // (rows, runs)
+    dec_row rows[VAR_ROWS];
+    memset(rows, 0, sizeof rows);
+    int rc = 0;
+    if (!img || !emb || !lg || !err) { rc = err_set(ERR_NOMEM, "out of memory for Lake's runs"); goto done; }
+    for (int r = 0; r < VAR_ROWS && !rc; r++) {
+        const dec_ops *ops = dec_find(var_rows[r]);
+        rc = dec_open_aux(&rows[r], ops, &m->dec[ops->attn], m->dec_params[ops->attn], W, q);
+    }
+    for (int k = 0; k < n_runs && !rc; k++) {
+        memcpy(img, runs[k].train, (size_t)W * DS_PIX * sizeof(float));
+        memcpy(img + (size_t)W * DS_PIX, runs[k].test, (size_t)W * DS_PIX * sizeof(float));
+        mdl_embed(m, 2 * W, img, emb);
+        for (int r = 0; r < VAR_ROWS && !rc; r++) {
+            dec_row *row = &rows[r];
+            dec_traffic tr = {0};
+            row->ops->reset(row);
+            int wrong = 0;
+            // Supports in class order (label = class), then each test drawing as a query.
+            for (int t = 0; t < W && !rc; t++) rc = row->ops->step(row, emb + (size_t)t * D, t, lg, &tr);
+            for (int t = 0; t < W && !rc; t++) {
+                rc = row->ops->step(row, emb + (size_t)(W + t) * D, -1, lg, &tr);
+                int pred = 0;
+                for (int i = 1; i < W; i++) if (lg[i] > lg[pred]) pred = i;
+                wrong += pred != runs[k].test_label[t];
+            }
+            err[(size_t)r * n_runs + k] = (double)wrong / W;
+        }
+    }
+    for (int r = 0; r < VAR_ROWS && !rc; r++) {
+        double mu = 0, var = 0;
+        for (int k = 0; k < n_runs; k++) mu += err[(size_t)r * n_runs + k];
+        mu /= n_runs;
+        for (int k = 0; k < n_runs; k++) var += pow(err[(size_t)r * n_runs + k] - mu, 2);
+        err_mean[r] = mu;
+        err_ci[r] = n_runs > 1 ? 1.96 * sqrt(var / (n_runs - 1)) / sqrt((double)n_runs) : 0;
+    }
+done:
+    for (int r = 0; r < VAR_ROWS; r++) dec_close(&rows[r]);
+    free(img); free(emb); free(lg); free(err);
+    return rc;
+}
+
+int variants_cmd(int argc, char **argv) {
+    const char *model = "models/default.h5", *out = "results/neuroicl.h5", *task = "auto", *data = NULL;
+    const char *fig = "reports/figures/variants";
+    int episodes = 200, rc = 0;
+    uint64_t seed = 1;
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--model")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; model = v; }
+        else if (!strcmp(a, "--out")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; out = v; }
+        else if (!strcmp(a, "--task")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; task = v; }
+        else if (!strcmp(a, "--data")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; data = v; }
+        else if (!strcmp(a, "--figure")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; fig = v; }
+        else if (!strcmp(a, "--episodes")) rc = parse_int(a, opt(argc, argv, &i), 1, 1000000, &episodes);
+        else if (!strcmp(a, "--seed")) { int s = 0; rc = parse_int(a, opt(argc, argv, &i), 0, INT_MAX, &s); seed = (uint64_t)s; }
+        else return err_set(ERR_ARG, "variants: unknown option '%s' (see neuroicl --help)", a);
+    }
+    if (rc) return rc;
+    mdl_model m;
+    if ((rc = mdl_load(model, &m))) return rc;
+    fq_model q = {0};
+    ds_set set = {0};
+    ds_lake_run *runs = NULL;
+    int n_runs = 0;
+    char dir[PATH_MAX];
+    h5r_run vr;
+    h5r_run_init(&vr);
+    if ((rc = var_quant_prepare(model, task, data, &m, &q, stderr))) goto done;
+    if ((rc = load_split(task, data, "evaluation", &set, stderr, dir, sizeof dir))) goto done;
+    h5r_table *tv = h5r_run_table(&vr, "variants");
+    int c_impl = h5r_table_col(tv, "impl", H5R_STR, 32), c_task = h5r_table_col(tv, "task", H5R_STR, 48),
+        c_way = h5r_table_col(tv, "n_way", H5R_I64, 0), c_shot = h5r_table_col(tv, "k_shot", H5R_I64, 0),
+        c_acc = h5r_table_col(tv, "accuracy", H5R_F64, 0), c_lo = h5r_table_col(tv, "ci_lo", H5R_F64, 0),
+        c_hi = h5r_table_col(tv, "ci_hi", H5R_F64, 0), c_err = h5r_table_col(tv, "error_rate", H5R_F64, 0),
+        c_n = h5r_table_col(tv, "n_episodes", H5R_I64, 0), c_run = h5r_table_col(tv, "eval_run", H5R_STR, 64);
+    if (!tv || c_run < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); goto done; }
+    const int ways[4] = {5, 5, 20, 20}, shots[4] = {1, 5, 1, 5};
+    double acc[4][VAR_ROWS], lo[4][VAR_ROWS], hi[4][VAR_ROWS];
+    for (int s = 0; s < 4; s++) {
+        ev_options o = {.n_way = ways[s], .k_shot = shots[s], .n_query = 1, .episodes = episodes, .seed = seed,
+                        .token_episodes = 0, .log = stderr, .row_aux = &q};
+        o.n_rows = VAR_ROWS;
+        for (int r = 0; r < VAR_ROWS; r++) o.rows[r] = var_rows[r];
+        h5r_run run;
+        h5r_run_init(&run);
+        h5r_attr_str(&run, "kind", "eval");
+        h5r_attr_str(&run, "task", strncmp(set.source, "omniglot", 8) ? "glyphs" : "omniglot");
+        h5r_attr_str(&run, "data_source", set.source);
+        h5r_attr_str(&run, "split", "evaluation");
+        h5r_attr_i64(&run, "n_way", o.n_way);
+        h5r_attr_i64(&run, "k_shot", o.k_shot);
+        h5r_attr_i64(&run, "n_query", o.n_query);
+        h5r_attr_i64(&run, "n_episodes", o.episodes);
+        h5r_attr_i64(&run, "seed", (int64_t)seed);
+        h5r_attr_str(&run, "impls", "kv-softmax,kv-linear,fw-float,fw-quant,loihi2-emu");
+        h5r_attr_str(&run, "model_file", model);
+        h5r_attr_str(&run, "model_hash", m.hash);
+        h5r_attr_str(&run, "part_of", "variants");
+        fprintf(stderr, "variants: %d-way %d-shot, %d episodes\n", o.n_way, o.k_shot, episodes);
+        ev_row_summary sum[EV_MAX_ROWS];
+        rc = ev_run(&o, &m, &set, NULL, &run, sum);
+        if (!rc) rc = h5r_commit(out, &run);
+        for (int r = 0; !rc && r < VAR_ROWS; r++) {
+            acc[s][r] = sum[r].accuracy; lo[s][r] = sum[r].ci_lo; hi[s][r] = sum[r].ci_hi;
+            long k = h5r_table_row(tv);
+            if (k < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); break; }
+            char tn[48];
+            snprintf(tn, sizeof tn, "%d-way %d-shot", ways[s], shots[s]);
+            h5r_set_str(tv, c_impl, k, var_rows[r]);
+            h5r_set_str(tv, c_task, k, tn);
+            h5r_set_i64(tv, c_way, k, ways[s]);
+            h5r_set_i64(tv, c_shot, k, shots[s]);
+            h5r_set_f64(tv, c_acc, k, sum[r].accuracy);
+            h5r_set_f64(tv, c_lo, k, sum[r].ci_lo);
+            h5r_set_f64(tv, c_hi, k, sum[r].ci_hi);
+            h5r_set_f64(tv, c_err, k, 1 - sum[r].accuracy);
+            h5r_set_i64(tv, c_n, k, (int64_t)(sum[r].n_queries / (ways[s])));
+            h5r_set_str(tv, c_run, k, run.run_id);
+        }
+        h5r_run_free(&run);
+        if (rc) goto done;
+    }
+    // Lake's benchmark, when the runs are there (all_runs.zip beside the Omniglot zips).
+    double le[VAR_ROWS] = {0}, lci[VAR_ROWS] = {0};
+    int have_lake = 0;
+    if (dir[0]) {
+        char lp[PATH_MAX + 16];
+        snprintf(lp, sizeof lp, "%s", dir);
+        if (ds_lake_runs_load(lp, &runs, &n_runs) == 0 && n_runs > 0) {
+            if ((rc = lake_eval(&m, &q, runs, n_runs, le, lci))) goto done;
+            have_lake = 1;
+            for (int r = 0; r < VAR_ROWS + 2; r++) {
+                long k = h5r_table_row(tv);
+                if (k < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); goto done; }
+                // People and BPL: published error rates (Lake, Salakhutdinov & Tenenbaum 2015).
+                const char *nm = r < VAR_ROWS ? var_rows[r] : r == VAR_ROWS ? "people (published)" : "BPL (published)";
+                double e = r < VAR_ROWS ? le[r] : r == VAR_ROWS ? 0.045 : 0.033, ci = r < VAR_ROWS ? lci[r] : 0;
+                h5r_set_str(tv, c_impl, k, nm);
+                h5r_set_str(tv, c_task, k, "Lake 20-way within-alphabet 1-shot");
+                h5r_set_i64(tv, c_way, k, 20);
+                h5r_set_i64(tv, c_shot, k, 1);
+                h5r_set_f64(tv, c_acc, k, 1 - e);
+                h5r_set_f64(tv, c_lo, k, 1 - e - ci);
+                h5r_set_f64(tv, c_hi, k, 1 - e + ci);
+                h5r_set_f64(tv, c_err, k, e);
+                h5r_set_i64(tv, c_n, k, r < VAR_ROWS ? n_runs : 0);
+                h5r_set_str(tv, c_run, k, "");
+            }
+        } else
+            fprintf(stderr, "variants: Lake's all_runs.zip not found in %s (%s); column skipped\n", dir, err_msg());
+    }
+    h5r_attr_str(&vr, "kind", "variants");
+    h5r_attr_str(&vr, "model_file", model);
+    h5r_attr_str(&vr, "model_hash", m.hash);
+    h5r_attr_i64(&vr, "n_episodes", episodes);
+    h5r_attr_i64(&vr, "seed", (int64_t)seed);
+    h5r_attr_str(&vr, "ci", "95% normal interval over episodes (Lake: over the 20 runs)");
+    if ((rc = h5r_commit(out, &vr))) goto done;
+    // Table on stdout and a data file for the figure.
+    char tsv[PATH_MAX];
+    snprintf(tsv, sizeof tsv, "%s.tsv", fig);
+    FILE *f = fopen(tsv, "w");
+    printf("%-12s %16s %16s %16s %16s %18s\n", "row", "5-way 1-shot", "5-way 5-shot", "20-way 1-shot", "20-way 5-shot", "Lake 20w err");
+    if (f) fprintf(f, "# row\tacc_5w1s\tlo\thi\tacc_5w5s\tlo\thi\tacc_20w1s\tlo\thi\tacc_20w5s\tlo\thi\tlake_err\tlake_ci\n");
+    for (int r = 0; r < VAR_ROWS; r++) {
+        printf("%-12s", var_rows[r]);
+        if (f) fprintf(f, "%s", var_rows[r]);
+        for (int s = 0; s < 4; s++) {
+            printf("   %5.1f%% ±%4.1f", 100 * acc[s][r], 50 * (hi[s][r] - lo[s][r]));
+            if (f) fprintf(f, "\t%.5f\t%.5f\t%.5f", acc[s][r], lo[s][r], hi[s][r]);
+        }
+        if (have_lake) printf("     %5.1f%% ±%4.1f", 100 * le[r], 100 * lci[r]);
+        if (f) fprintf(f, "\t%.5f\t%.5f\n", have_lake ? le[r] : NAN, have_lake ? lci[r] : NAN);
+        printf("\n");
+    }
+    if (have_lake) printf("Lake 20-way within-alphabet one-shot error: people 4.5%%, BPL 3.3%% (published)\n");
+    if (f) {
+        fclose(f);
+        char cmd[3 * PATH_MAX];
+        snprintf(cmd, sizeof cmd, "gnuplot -e \"in='%s'; out='%s'\" reports/variants.gp", tsv, fig);
+        if (system(cmd) == 0) printf("figure %s.png / .svg\n", fig);
+        else fprintf(stderr, "variants: gnuplot failed; the data is in %s\n", tsv);
+    }
+    printf("runs appended to %s (variants run %s)\n", out, vr.run_id);
+done:
+    h5r_run_free(&vr);
+    free(runs);
+    ds_free(&set);
+    fq_free(&q);
+    mdl_free(&m);
+    return rc;
+}

@@ -1,0 +1,156 @@
+// fw-quant (the paper's "Quant") — the fixed-point decoder as plain integer loops: exactly the
+// arithmetic of the Loihi 2 mapping (quant.h has the formulas, l2row.c the network that runs
+// them), so that its logits equal loihi2-emu's bit for bit. Each line below names the
+// population of the mapping whose output it computes.
+#include "kernels/quant.h"
+#include "kernels/err.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int32_t *x, *y, *kq, *qq, *v, *g, *vc, *e, *z, *h, *lg;  // (d_model) each, h (d_ff), lg (n_labels)
+    int32_t *s;          // (n_heads) per-head sums of the self term
+    int64_t *acc;        // (max(d_ff, d_model, n_labels)) connection sums
+    float *xf;           // (d_model) host scratch
+    int32_t *W;          // (n_layers, n_heads, 2, head_dim, head_dim) W+ then W-, 0..255
+    int cg[FQ_MAX_LAYERS];
+    int n_ctx;
+} fq_state;
+
+static void fq_destroy(dec_row *r) {
+    fq_state *s = r->state;
+    if (!s) return;
+    void *bufs[] = {s->x, s->y, s->kq, s->qq, s->v, s->g, s->vc, s->e, s->z, s->h, s->lg, s->s, s->acc, s->xf, s->W};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    free(s);
+    r->state = NULL;
+}
+
+static int fq_create(dec_row *r, int max_ctx) {
+    const fq_model *q = r->aux;
+    if (!q) return err_set(ERR_ARG, "fw-quant needs the quantized model (neuroicl quantize)");
+    const tf_config *c = r->cfg;
+    if (q->cfg.d_model != c->d_model || q->cfg.n_layers != c->n_layers || q->cfg.d_ff != c->d_ff)
+        return err_set(ERR_ARG, "fw-quant: the quantized model does not match the decoder");
+    fq_state *s = calloc(1, sizeof *s);
+    if (!s) return err_set(ERR_NOMEM, "out of memory for the fw-quant state");
+    r->state = s;
+    const size_t d = c->d_model, f = c->d_ff, hd = tf_head_dim(c);
+    size_t big = f > d ? f : d;
+    big = big > (size_t)c->n_labels ? big : (size_t)c->n_labels;
+    int32_t **dv[] = {&s->x, &s->y, &s->kq, &s->qq, &s->v, &s->g, &s->vc, &s->e, &s->z};
+    for (size_t i = 0; i < sizeof dv / sizeof *dv; i++) *dv[i] = malloc(d * sizeof(int32_t));
+    s->h = malloc(f * sizeof(int32_t));
+    s->lg = malloc((size_t)c->n_labels * sizeof(int32_t));
+    s->s = malloc((size_t)c->n_heads * sizeof(int32_t));
+    s->acc = malloc(big * sizeof(int64_t));
+    s->xf = malloc(d * sizeof(float));
+    s->W = malloc((size_t)c->n_layers * c->n_heads * 2 * hd * hd * sizeof(int32_t));
+    for (size_t i = 0; i < sizeof dv / sizeof *dv; i++)
+        if (!*dv[i]) s->W = (free(s->W), NULL);
+    if (!s->h || !s->lg || !s->s || !s->acc || !s->xf || !s->W) {
+        fq_destroy(r);
+        return err_set(ERR_NOMEM, "out of memory for the fw-quant state");
+    }
+    for (int l = 0; l < c->n_layers; l++) s->cg[l] = fq_write_gain(q, l, max_ctx);
+    return 0;
+}
+
+static void fq_reset(dec_row *r) {
+    const tf_config *c = r->cfg;
+    fq_state *s = r->state;
+    size_t hd = tf_head_dim(c);
+    memset(s->W, 0, (size_t)c->n_layers * c->n_heads * 2 * hd * hd * sizeof(int32_t));
+    s->n_ctx = 0;
+}
+
+// acc (rows) = wexp(Σ_j 2 m_ij in_j, e): one dense graded connection.
+static void conn(const fq_mat *W, const int32_t *in, int64_t *acc) {
+    for (int i = 0; i < W->rows; i++) {
+        const int8_t *m = W->m + (size_t)i * W->cols;
+        int64_t sum = 0;
+        for (int j = 0; j < W->cols; j++) sum += 2 * (int64_t)m[j] * in[j];
+        acc[i] = fq_wexp(sum, W->e);
+    }
+}
+static void add_bias(const fq_mat *B, int64_t *acc) {
+    for (int i = 0; i < B->rows; i++) acc[i] += fq_wexp(2 * (int64_t)B->m[i] * FQ_ONE, B->e);
+}
+static inline int32_t relu(int32_t v) { return v > 0 ? v : 0; }
+// A graded key's pre-trace: payload / 2 rounded half to even (payloads here are 0..127).
+static inline int32_t key_trace(int32_t p) { return (p >> 1) + ((p & 1) && ((p >> 1) & 1)); }
+
+static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_traffic *tr) {
+    const fq_model *q = r->aux;
+    const tf_config *c = r->cfg;
+    fq_state *s = r->state;
+    const int L = c->n_layers, H = c->n_heads, hd = tf_head_dim(c), d = c->d_model, f = c->d_ff;
+    const int support = label >= 0;
+    int64_t *acc = s->acc;
+    fq_token_input(q, e, label, s->xf, s->x);                        // host port X0
+    tr->weights_read += (int64_t)sizeof(float) * ((int64_t)d * c->d_in + 2 * d);
+    for (int l = 0; l < L; l++) {
+        const int cg = s->cg[l], wg = support ? cg : 0;
+        const int32_t nm = fq_nm(q, l, s->n_ctx + 1, cg);
+        conn(&q->wq[l], s->x, acc);                                   // Qp, P (query)
+        for (int i = 0; i < d; i++) s->qq[i] = fq_sat8(relu(fq_sat(acc[i])));
+        conn(&q->wk[l], s->x, acc);                                   // Kp, P (key)
+        for (int i = 0; i < d; i++) s->kq[i] = fq_sat8(relu(fq_sat(acc[i])));
+        conn(&q->wv[l], s->x, acc);                                   // V
+        for (int i = 0; i < d; i++) {
+            s->v[i] = fq_sat(acc[i]);
+            s->g[i] = fq_sat(((int64_t)s->v[i] * wg) >> FQ_GAIN_SHIFT);   // G: write gate
+            s->vc[i] = fq_sat(((int64_t)s->v[i] * cg) >> FQ_GAIN_SHIFT);  // VC: self-term value
+            s->e[i] = fq_sat(((int64_t)s->kq[i] * s->qq[i]) >> FQ_E1);   // E
+        }
+        for (int h = 0; h < H; h++) {                                 // S
+            int64_t sum = 0;
+            for (int j = 0; j < hd; j++) sum += s->e[h * hd + j];
+            s->s[h] = fq_sat(sum);
+        }
+        for (int h = 0; h < H; h++) {
+            int32_t *Wp = s->W + (((size_t)l * H + h) * 2) * hd * hd, *Wn = Wp + hd * hd;  // (hd, hd) each
+            const int32_t *qh = s->qq + h * hd, *kh = s->kq + h * hd;
+            for (int i = 0; i < hd; i++) {
+                int64_t rp = 0, rn = 0;                               // A+, A-: read with W before the write
+                for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[i * hd + j] * qh[j]; rn += (int64_t)Wn[i * hd + j] * qh[j]; }
+                int64_t a = (int64_t)relu(fq_sat(rp)) - relu(fq_sat(rn));
+                a += fq_sat(((int64_t)s->s[h] * fq_sat8(s->vc[h * hd + i])) >> FQ_E2);   // F
+                s->z[h * hd + i] = fq_sat(((int64_t)fq_sat(a) * nm) >> q->pz[l]);        // Z
+            }
+            if (support) {                                            // learning: W± += (x1 y±) >> 3
+                for (int i = 0; i < hd; i++) {
+                    int32_t g = s->g[h * hd + i];
+                    int32_t yp = g > 0 ? (g > 127 ? 127 : g) : 0, yn = g < 0 ? (g < -127 ? 127 : -g) : 0;
+                    for (int j = 0; j < hd; j++) {
+                        int32_t x1 = key_trace(kh[j]);
+                        int32_t wp = Wp[i * hd + j] + ((x1 * yp) >> 3), wn = Wn[i * hd + j] + ((x1 * yn) >> 3);
+                        Wp[i * hd + j] = wp > 255 ? 255 : wp;
+                        Wn[i * hd + j] = wn > 255 ? 255 : wn;
+                    }
+                }
+            }
+        }
+        tr->fw_read += (int64_t)2 * H * hd * hd;                      // one byte per synapse
+        if (support) tr->fw_written += (int64_t)2 * H * hd * hd;
+        conn(&q->wo[l], s->z, acc);                                   // Y = X + Wo Z
+        for (int i = 0; i < d; i++) s->y[i] = fq_sat(acc[i] + s->x[i]);
+        conn(&q->w1[l], s->y, acc);                                   // H = relu(W1 Y + b1)
+        add_bias(&q->b1[l], acc);
+        for (int i = 0; i < f; i++) s->h[i] = relu(fq_sat(acc[i]));
+        conn(&q->w2[l], s->h, acc);                                   // X' = Y + W2 H + b2
+        add_bias(&q->b2[l], acc);
+        for (int i = 0; i < d; i++) s->x[i] = fq_sat(acc[i] + s->y[i]);
+        tr->weights_read += 4 * (int64_t)d * d + 2 * (int64_t)d * f + f + d;  // int8 mantissas
+    }
+    if (support) s->n_ctx++;
+    else {
+        conn(&q->wout, s->x, acc);                                    // LOG
+        add_bias(&q->bout, acc);
+        for (int i = 0; i < c->n_labels; i++) logits[i] = fq_logit(q, fq_sat(acc[i]));
+        tr->weights_read += (int64_t)c->n_labels * (d + 1);
+    }
+    return 0;
+}
+
+const dec_ops fw_quant_ops = {"fw-quant", TF_LINEAR, fq_create, fq_reset, fq_step, fq_destroy};
