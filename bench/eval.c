@@ -1,4 +1,5 @@
 #include "bench/eval.h"
+#include "bench/ev_fixed.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
 #include <math.h>
@@ -58,7 +59,7 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
     if ((rc = ds_episode_alloc(&ep, o->n_way, o->k_shot, o->n_query))) goto done;
     for (int r = 0; r < R; r++) {
         const dec_ops *ops = dec_find(o->rows[r]);
-        if ((rc = dec_open(&rows[r], ops, &m->dec[ops->attn], m->dec_params[ops->attn], n_sup))) goto done;
+        if ((rc = dec_open_aux(&rows[r], ops, &m->dec[ops->attn], m->dec_params[ops->attn], n_sup, o->row_aux))) goto done;
     }
 
     h5r_table *te = h5r_run_table(run, "episodes"), *tt = h5r_run_table(run, "tokens");
@@ -88,6 +89,8 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
         if (!strcmp(o->rows[r], "kv-linear")) lin = r;
         if (!strcmp(o->rows[r], "fw-float")) fw = r;
     }
+    evfx_state fx;
+    evfx_init(&fx, o->rows, R);
     if (ctr && ctr->n_avail) ctr_start(ctr);
     for (int e = 0; e < E; e++) {
         if (o->stop && *o->stop) break;
@@ -170,6 +173,7 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
                     double rel = fabs((double)a - b) / (fabs((double)a) > 1e-3 ? fabs((double)a) : 1e-3);
                     if (rel > max_rel_diff) max_rel_diff = rel;
                 }
+        evfx_episode(&fx, logits, n_q, n_labels, o->n_way);
         done_eps = e + 1;
         if (o->log && (e + 1) % 100 == 0) {
             fprintf(o->log, "eval: %d/%d episodes", e + 1, E);
@@ -226,6 +230,7 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
     h5r_attr_i64(run, "n_episodes_done", done_eps);
     if (lin >= 0 && fw >= 0) h5r_attr_f64(run, "max_rel_logit_diff_kv_linear_fw_float", max_rel_diff);
     if (ctr) ctr_add_table(ctr, run);
+    if ((rc = evfx_write(&fx, rows, run))) goto done;
     if (done_eps < E && o->stop && *o->stop) h5r_attr_str(run, "interrupted", "yes");
 done:
     for (int r = 0; r < R; r++) dec_close(&rows[r]);
