@@ -319,6 +319,9 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
         snprintf(vars, sizeof vars, "datafile=\"%s.dat\";outbase=\"%s\";title_text=\"%s\";chance=%g",
                  REP_FIG_ACCURACY, REP_FIG_ACCURACY, title_clean, chance);
         append_replot(out_dir, script, vars);
+        // Accuracy vs shots when the file holds eval runs at several --k-shot values.
+        int drawn;
+        if (!run_id && (rc = rep_shots_figure(results_path, out_dir, &drawn))) return rc;
     }
     if (have_tok) {
         if ((rc = find_script(REP_FIG_TRAFFIC, script, sizeof script))) return rc;

@@ -171,7 +171,8 @@ out:
 
 // ---------------------------------------------------------------- accuracy vs shots ---------
 
-int rep_shots_figure(const char *path, const char *dir) {
+int rep_shots_figure(const char *path, const char *dir, int *drawn) {
+    *drawn = 0;
     char **ids;
     int n, rc;
     if ((rc = h5r_list_runs(path, &ids, &n))) return rc;
@@ -216,9 +217,9 @@ int rep_shots_figure(const char *path, const char *dir) {
     long k0 = np ? p[0].k : -1;
     int distinct = 0;
     for (int j = 0; j < np; j++) distinct |= p[j].k != k0;
-    if (!distinct) {
+    if (!distinct) {  // nothing to draw: not an error
         free(p);
-        return err_set(ERR_FORMAT, "%s: accuracy vs shots needs eval runs at 2 or more --k-shot values", path);
+        return ERR_OK;
     }
     char dat[PATH_MAX], base[PATH_MAX], labels[1024] = "";
     snprintf(dat, sizeof dat, "%s/%s.dat", dir, REP_FIG_SHOTS);
@@ -254,5 +255,7 @@ int rep_shots_figure(const char *path, const char *dir) {
              want_way > 0 ? 100.0 / want_way : -1.0);
     snprintf(rvars, sizeof rvars, "datafile=\"%s.dat\";outbase=\"%s\";labels=\"%s\";chance=%g", REP_FIG_SHOTS,
              REP_FIG_SHOTS, labels, want_way > 0 ? 100.0 / want_way : -1.0);
-    return rep_gnuplot(REP_FIG_SHOTS, vars, rvars, dir, base);
+    rc = rep_gnuplot(REP_FIG_SHOTS, vars, rvars, dir, base);
+    *drawn = rc == ERR_OK;
+    return rc;
 }

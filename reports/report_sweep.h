@@ -10,8 +10,9 @@
 int rep_sweep_figures(const char *results_path, const char *run_id, const char *out_dir);
 
 // accuracy_vs_shots from every eval run of the file (table summary; attribute k_shot; runs
-// with the same n_way as the latest eval run); ERR_FORMAT when fewer than 2 distinct shots.
-int rep_shots_figure(const char *results_path, const char *out_dir);
+// with the same n_way as the latest eval run). *drawn = 0 (and nothing written) when the file
+// has fewer than 2 distinct shots.
+int rep_shots_figure(const char *results_path, const char *out_dir, int *drawn);
 
 // Runs reports/<name>.gp with gnuplot -e `vars`, expecting <base>.png and <base>.svg, and adds
 // it to out_dir/replot.sh with `replot_vars` (paths relative to out_dir). In reports/report.c.
