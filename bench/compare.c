@@ -133,7 +133,7 @@ static const char *key_attrs[] = {"kind", "task", "n_way", "k_shot", "n_query", 
 enum { N_KEY_ATTRS = sizeof key_attrs / sizeof *key_attrs };
 
 // "kind task n_way=.. ..." from the run's attributes; a missing attribute is left out.
-static void run_key(const char *path, const char *run_id, char *out, size_t n) {
+void cmp_run_key(const char *path, const char *run_id, char *out, size_t n) {
     char obj[160], s[128];
     snprintf(obj, sizeof obj, "/runs/%s", run_id);
     size_t k = 0;
@@ -166,7 +166,7 @@ static int list_configs(const char *path, run_ref **out, int *n_out) {
     int m = 0;
     for (int i = 0; i < n && !rc; i++) {
         char key[256];
-        run_key(path, ids[i], key, sizeof key);
+        cmp_run_key(path, ids[i], key, sizeof key);
         int j = 0;
         while (j < m && strcmp(refs[j].key, key)) j++;
         if (j == m) { snprintf(refs[m].key, sizeof refs[m].key, "%s", key); m++; }
@@ -466,7 +466,7 @@ int cmp_files(const char *base_path, const char *cur_path, const cmp_options *o,
                 free(ids);
                 if (!found) rc = err_set(ERR_FORMAT, "%s has no run %s", paths[s], want[s]);
             }
-            if (!rc) run_key(paths[s], dst[s]->id, dst[s]->key, sizeof dst[s]->key);
+            if (!rc) cmp_run_key(paths[s], dst[s]->id, dst[s]->key, sizeof dst[s]->key);
         }
         if (!rc && strcmp(b.key, c.key))
             rc = err_set(ERR_FORMAT, "runs have different configurations: baseline %s (%s), current %s (%s)", b.id,

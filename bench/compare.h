@@ -92,6 +92,9 @@ int cmp_exit_code(const cmp_report *r, const cmp_options *o);
 typedef enum { CMP_FMT_TABLE, CMP_FMT_MARKDOWN, CMP_FMT_JSON } cmp_format;
 void cmp_print(FILE *f, const cmp_report *r, const cmp_options *o, cmp_format fmt);
 
+// The configuration a run is matched on, as text: "eval glyphs n_way=5 ... seed=1".
+void cmp_run_key(const char *path, const char *run_id, char *out, size_t n);
+
 // `neuroicl compare ...` (argv[0] = "compare"): prints the comparison (or --help) on stdout
 // and returns the exit code; on 2 the message is in err_msg() for the caller to print.
 int cmp_command(int argc, char **argv);

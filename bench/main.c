@@ -5,6 +5,7 @@
 #include "bench/counters.h"
 #include "bench/emu_bench.h"
 #include "bench/eval.h"
+#include "bench/history.h"
 #include "bench/results.h"
 #include "bench/variants.h"
 #include "bench/stream.h"
@@ -61,6 +62,7 @@ static const char *usage_text =
     "  variants  the variant table (5 rows x 5/20-way 1/5-shot + Lake's 20 runs) and its figure\n"
     "            --model FILE --out FILE --episodes E (200) --figure PATH (reports/figures/variants)\n"
     "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
+    "  history   DIR [--out-dir DIR]  trend figures (gnuplot) over results files named by git describe\n"
     "  compare   BASELINE.h5 CURRENT.h5  regression check; exit 0 ok, 1 regression, 2 unusable (compare --help)\n"
     "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
     "../shared/data/omniglot; --task auto falls back to the built-in procedural glyphs.\n";
@@ -417,6 +419,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "sweep")) rc = sweep_cmd(argc - 1, argv + 1);
     else if (!strcmp(cmd, "quantize")) rc = quantize_cmd(argc - 1, argv + 1);
     else if (!strcmp(cmd, "variants")) rc = variants_cmd(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "history")) rc = hist_command(argc - 1, argv + 1);
     else if (!strcmp(cmd, "emu-bench")) {
         int code = emu_bench_cmd(argc - 1, argv + 1);
         if (code) fprintf(stderr, "neuroicl: %s\n", err_msg());

@@ -537,3 +537,57 @@ Test(compare, committed_baseline_against_itself) {
                   rep.lines[i].impl, rep.lines[i].metric);
     cmp_report_free(&rep);
 }
+
+// ------------------------------------------------------------------ history --------------
+
+#include "bench/history.h"
+
+Test(compare, history_trend_data_in_time_order) {
+    char dir[64], out[128];
+    snprintf(dir, sizeof dir, "/tmp/neuroicl-hist-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(out, sizeof out, "%s/fig", dir);
+    // three commits; the names do not sort in time order, the runs' creation times do
+    const char *names[3] = {"v0.1.0-9-gzzz", "v0.1.0-10-gaaa", "v0.1.0-11-gmmm"};
+    double bytes[3] = {1000, 1200, 900};
+    for (int i = 0; i < 3; i++) {
+        spec s = default_spec();
+        s.bytes_read[0] = bytes[i];
+        char p[256];
+        snprintf(p, sizeof p, "%s/%s.h5", dir, names[i]);
+        write_run(p, &s);
+        if (i < 2) sleep(1);  // created_utc has 1 s resolution
+    }
+    spec other = default_spec();
+    other.seed = 5;  // another configuration: skipped
+    char p[256];
+    snprintf(p, sizeof p, "%s/v0.0.9.h5", dir);
+    write_run(p, &other);
+    int np = -1, ns = -1;
+    int rc = hist_figures(dir, out, &np, &ns);
+    if (rc) cr_expect(strstr(err_msg(), "gnuplot") != NULL, "%s", err_msg());  // data written even then
+    cr_expect_eq(np, 3);
+    cr_expect_eq(ns, 1);
+    snprintf(p, sizeof p, "%s/history_bytes_read_per_token.dat", out);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f, "%s", p);
+    char line[512];
+    int k = 0;
+    while (fgets(line, sizeof line, f) && k < 3) {
+        if (line[0] == '#' || line[0] == '\n') continue;
+        int x;
+        double v;
+        char lab[128];
+        cr_assert_eq(sscanf(line, "%d %lf %127s", &x, &v, lab), 3, "%s", line);
+        cr_expect_eq(x, k);
+        cr_expect_float_eq(v, bytes[k], 0);
+        cr_expect_str_eq(lab, names[k]);
+        k++;
+    }
+    fclose(f);
+    cr_expect_eq(k, 3);
+    if (!rc) {
+        snprintf(p, sizeof p, "%s/history_accuracy.svg", out);
+        cr_expect_eq(access(p, R_OK), 0, "%s", p);
+    }
+}
