@@ -70,3 +70,12 @@ clean:
 	rm -rf build build-asan bin
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/bench/main.d
+
+# ---- measurement layer: figures and tables of REPRODUCE.md ------------------------------
+# Full (<= 15 min on 2 cores) and reduced (<= 2 min, CI). MODEL= picks the trained model used
+# for accuracy vs shots (skipped when missing); OUT= and FIGS= move the outputs.
+reproduce: bin/neuroicl
+	bash scripts/reproduce.sh
+
+reproduce-quick: bin/neuroicl
+	QUICK=1 bash scripts/reproduce.sh

@@ -273,34 +273,18 @@ static int sweep_core_row(const char *name) {
     return !strcmp(name, "kv-softmax") || !strcmp(name, "kv-linear") || !strcmp(name, "fw-float");
 }
 
-// Fills row r of config ci support by support and measures each point t <= cap.
-static int measure_row(const sweep_options *o, int ci, int r, const dec_ops *ops, const tf_config *c,
-                       const float *params, int cap, const float *pool, dec_row *row, sweep_point *pts,
-                       double *ns, float *logits, ctr_set *ctr, sweep_cols *cols) {
-    const int NT = o->n_t;
-    long long c0[CTR_MAX_EVENTS], c1[CTR_MAX_EVENTS];
-    double ctr_mean[CTR_MAX_EVENTS];
-    int rc = dec_open(row, ops, c, params, cap + 1);
-    if (rc) return rc;
-    int pos = 0;
-    for (int ti = 0; ti < NT && o->t[ti] <= cap; ti++) {
-        const int t = o->t[ti];
-        for (; pos < t; pos++) {  // fill, untimed
-            if (o->stop && *o->stop) return err_set(ERR_INTERRUPTED, "sweep interrupted");
-            dec_traffic tr = {0};
-            if ((rc = row->ops->step(row, pool + (size_t)(pos % SWEEP_POOL) * c->d_in, pos % c->n_labels, logits, &tr)))
-                return rc;
-        }
-        sweep_point *pq = &pts[((size_t)r * NT + ti) * 2], *ps = pq + 1;
-        const float *eq = pool + (size_t)((t + 7) % SWEEP_POOL) * c->d_in;
-        if ((rc = measure_point(row, eq, -1, o->reps, ns, logits, ctr, c0, c1, ctr_mean, pq))) return rc;
-        put_row(cols, ci, c, ops->name, t, 0, o->reps, pq, ctr, ctr_mean);
-        if ((rc = measure_point(row, pool + (size_t)(pos % SWEEP_POOL) * c->d_in, pos % c->n_labels, 1, ns, logits,
-                                ctr, c0, c1, ctr_mean, ps))) return rc;
-        put_row(cols, ci, c, ops->name, t, 1, 1, ps, ctr, ctr_mean);
-        pos++;
+// Steps supports into `row` from *pos up to position t (untimed). Runs on a worker thread:
+// the error message is copied to msg (err_msg() is per thread).
+static int fill_row(const sweep_options *o, dec_row *row, const tf_config *c, const float *pool, int *pos, int t,
+                    float *logits, char *msg, size_t msg_n) {
+    int rc = ERR_OK;
+    for (; *pos < t && !rc; (*pos)++) {
+        if (o->stop && *o->stop) rc = err_set(ERR_INTERRUPTED, "sweep interrupted");
+        dec_traffic tr = {0};
+        if (!rc) rc = row->ops->step(row, pool + (size_t)(*pos % SWEEP_POOL) * c->d_in, *pos % c->n_labels, logits, &tr);
     }
-    return ERR_OK;
+    if (rc) snprintf(msg, msg_n, "%s", err_msg());
+    return rc;
 }
 
 int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
@@ -347,9 +331,10 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
     float *logits = malloc(n_labels_max * sizeof *logits);
     double *ta = malloc(NT * sizeof(double)), *ya = malloc(NT * sizeof(double)), *yb = malloc(NT * sizeof(double));
     char skipped[2048] = "";
+    long long c0[CTR_MAX_EVENTS], c1[CTR_MAX_EVENTS];
+    double ctr_mean[CTR_MAX_EVENTS];
     float *pool = NULL;
     sweep_weights w = {0};
-    dec_row row = {0};
     if (!pts || !ns || !logits || !ta || !ya || !yb) { rc = err_set(ERR_NOMEM, "sweep: out of memory"); goto done; }
     if (ctr && ctr->n_avail && (rc = ctr_start(ctr))) goto done;
     double kv_foot_max = 0.0;
@@ -370,31 +355,66 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
             for (int i = 0; i < cl->d_in; i++) e[i] /= sqrtf(nrm);
         }
         memset(pts, 0, (size_t)R * NT * 2 * sizeof *pts);
+        // All rows advance together over the t list: the untimed fills run in parallel (one
+        // row per thread), then each row is measured alone, one thread, nothing else running.
+        dec_row rw[SWEEP_MAX_ROWS];
+        int pos[SWEEP_MAX_ROWS] = {0}, cap[SWEEP_MAX_ROWS], alive[SWEEP_MAX_ROWS], rrc[SWEEP_MAX_ROWS] = {0};
+        static char rmsg[SWEEP_MAX_ROWS][512];
+        double t_start = now_ns();
+        memset(rw, 0, sizeof rw);
         for (int r = 0; r < R; r++) {
             const dec_ops *ops = dec_find(o->rows[r]);
-            const tf_config *c = &w.cfg[ops->attn];
-            int cap = !strncmp(ops->name, "loihi2", 6) && o->slow_row_t_max < t_max ? o->slow_row_t_max : t_max;
-            double t_start = now_ns();
-            rc = measure_row(o, ci, r, ops, c, w.params[ops->attn], cap, pool, &row, pts, ns, logits, ctr, &cols);
-            dec_close(&row);
-            if (rc == ERR_INTERRUPTED) goto done;
-            if (rc && !sweep_core_row(ops->name)) {
-                // Rows beyond the three reference rows may not run here (e.g. need calibration):
-                // recorded with the reason, the sweep goes on.
-                size_t len = strlen(skipped);
-                snprintf(skipped + len, sizeof skipped - len, "%s%s (d=%d H=%d): %s", len ? "; " : "", ops->name,
-                         c->d_model, c->n_heads, err_msg());
-                if (o->log) fprintf(o->log, "sweep: %s skipped: %s\n", ops->name, err_msg());
-                for (int ti = 0; ti < NT; ti++) pts[((size_t)r * NT + ti) * 2].measured = pts[((size_t)r * NT + ti) * 2 + 1].measured = 0;
-                err_clear();
-                rc = ERR_OK;
-                continue;
-            }
-            if (rc) goto done;
-            if (o->log)
-                fprintf(o->log, "sweep: d_model=%d heads=%d %-10s t<=%d in %.1f s\n", c->d_model, c->n_heads,
-                        ops->name, cap, (now_ns() - t_start) * 1e-9);
+            cap[r] = !strncmp(ops->name, "loihi2", 6) && o->slow_row_t_max < t_max ? o->slow_row_t_max : t_max;
+            rrc[r] = dec_open(&rw[r], ops, &w.cfg[ops->attn], w.params[ops->attn], cap[r] + 1);
+            if (rrc[r]) snprintf(rmsg[r], sizeof rmsg[r], "%s", err_msg());
+            alive[r] = 1;
         }
+        for (int ti = 0; ti <= NT; ti++) {
+            // Rows that failed (to open, fill or step) stop here: optional rows are recorded
+            // as skipped with the reason, a reference row fails the sweep.
+            for (int r = 0; r < R; r++) {
+                if (!alive[r] || !rrc[r]) continue;
+                alive[r] = 0;
+                const tf_config *c = &w.cfg[rw[r].ops ? rw[r].ops->attn : TF_LINEAR];
+                if (rrc[r] == ERR_INTERRUPTED || sweep_core_row(o->rows[r])) {
+                    rc = err_set(rrc[r], "%s: %s", o->rows[r], rmsg[r]);
+                    for (int q = 0; q < R; q++) dec_close(&rw[q]);
+                    goto done;
+                }
+                size_t len = strlen(skipped);
+                snprintf(skipped + len, sizeof skipped - len, "%s%s (d=%d H=%d): %s", len ? "; " : "", o->rows[r],
+                         c->d_model, c->n_heads, rmsg[r]);
+                if (o->log) fprintf(o->log, "sweep: %s skipped: %s\n", o->rows[r], rmsg[r]);
+                for (int q = 0; q < NT; q++) pts[((size_t)r * NT + q) * 2].measured = pts[((size_t)r * NT + q) * 2 + 1].measured = 0;
+                dec_close(&rw[r]);
+            }
+            if (ti == NT) break;
+            const int t = o->t[ti];
+#pragma omp parallel for schedule(dynamic, 1) num_threads(o->fill_threads > 0 ? o->fill_threads : 1)
+            for (int r = 0; r < R; r++) {
+                if (!alive[r] || t > cap[r]) continue;
+                static float lg_fill[SWEEP_MAX_ROWS][1024];  // (rows, n_labels) scratch per row
+                rrc[r] = fill_row(o, &rw[r], &w.cfg[rw[r].ops->attn], pool, &pos[r], t, lg_fill[r], rmsg[r], sizeof rmsg[r]);
+            }
+            for (int r = 0; r < R; r++) {
+                if (!alive[r] || rrc[r] || t > cap[r]) continue;
+                const dec_ops *ops = rw[r].ops;
+                const tf_config *c = &w.cfg[ops->attn];
+                sweep_point *pq = &pts[((size_t)r * NT + ti) * 2], *ps = pq + 1;
+                const float *eq = pool + (size_t)((t + 7) % SWEEP_POOL) * c->d_in;
+                rrc[r] = measure_point(&rw[r], eq, -1, o->reps, ns, logits, ctr, c0, c1, ctr_mean, pq);
+                if (!rrc[r]) put_row(&cols, ci, c, ops->name, t, 0, o->reps, pq, ctr, ctr_mean);
+                if (!rrc[r]) rrc[r] = measure_point(&rw[r], pool + (size_t)(pos[r] % SWEEP_POOL) * c->d_in, pos[r] % c->n_labels,
+                                                    1, ns, logits, ctr, c0, c1, ctr_mean, ps);
+                if (!rrc[r]) put_row(&cols, ci, c, ops->name, t, 1, 1, ps, ctr, ctr_mean);
+                if (rrc[r]) snprintf(rmsg[r], sizeof rmsg[r], "%s", err_msg());
+                pos[r]++;
+            }
+            if (o->log && t >= 4096)
+                fprintf(o->log, "sweep: d_model=%d heads=%d t=%d measured (%.1f s)\n", cl->d_model, cl->n_heads, t,
+                        (now_ns() - t_start) * 1e-9);
+        }
+        for (int r = 0; r < R; r++) dec_close(&rw[r]);
         // ---- reductions for this config: crossovers, bandwidth at t >= 8192, fw flatness
         for (int fw = 0; fw < R; fw++)
         for (int r = 0; r < R; r++) {
@@ -490,7 +510,6 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
     if (ctr) rc = ctr_add_table(ctr, run);
 done:
     if (ctr && ctr->running) ctr_stop(ctr);
-    dec_close(&row);
     weights_free(&w);
     free(pts); free(ns); free(logits); free(ta); free(ya); free(yb); free(pool);
     return rc;
@@ -580,11 +599,13 @@ int sweep_cmd(int argc, char **argv) {
         else if (!strcmp(a, "--reps")) { rc = sweep_list(a, v, 1, 10001, tmp, 1, &n); o.reps = tmp[0]; }
         else if (!strcmp(a, "--seed")) { rc = sweep_list(a, v, 0, INT_MAX, tmp, 1, &n); o.seed = (uint64_t)tmp[0]; }
         else if (!strcmp(a, "--stream-mib")) { rc = sweep_list(a, v, 1, 1 << 20, tmp, 1, &n); o.stream_bytes = (size_t)tmp[0] << 20; }
+        else if (!strcmp(a, "--threads")) { rc = sweep_list(a, v, 1, 256, tmp, 1, &n); o.fill_threads = tmp[0]; }
         else if (!strcmp(a, "--stream-ntimes")) { rc = sweep_list(a, v, 2, 1000, tmp, 1, &n); o.stream_ntimes = tmp[0]; }
         else return err_set(ERR_ARG, "sweep: unknown option '%s' (see neuroicl --help)", a);
     }
     if (rc) return rc;
     if (!have_t) o.n_t = sweep_default_t(t_max, o.t, SWEEP_MAX_T);
+    if (!o.fill_threads) o.fill_threads = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
     // Rows: validated against the registered ones.
     snprintf(rows_buf, sizeof rows_buf, "%s", rows);
     for (char *tok = strtok(rows_buf, ","); tok; tok = strtok(NULL, ",")) {
@@ -611,9 +632,11 @@ int sweep_cmd(int argc, char **argv) {
                                                     : "synthetic unit-norm embeddings, random weights (tf_init)");
     h5r_attr_str(&run, "model_file", o.model_path ? o.model_path : "(none: random weights)");
     h5r_attr_i64(&run, "reps", o.reps);
+    h5r_attr_i64(&run, "fill_threads", o.fill_threads);
     h5r_attr_i64(&run, "seed", (int64_t)o.seed);
     h5r_attr_i64(&run, "t_max", o.t[o.n_t - 1]);
-    h5r_attr_str(&run, "timing", "query: median of reps tokens at the same context; support: one token; CLOCK_MONOTONIC");
+    h5r_attr_str(&run, "timing", "query: median of reps tokens at the same context; support: one token; CLOCK_MONOTONIC; "
+                                 "one thread, measured while no fill runs (fills of the rows run in parallel between points)");
     char cl[2048];
     size_t k = 0;
     cl[0] = 0;

@@ -46,6 +46,7 @@ typedef struct {
     size_t stream_bytes;             // bandwidth probe array size (0 = 4 x LLC)
     int stream_ntimes;
     int slow_row_t_max;              // t cap for rows named loihi2-* (emulated, slow)
+    int fill_threads;                // threads for the untimed fills (rows in parallel); timing is 1 thread
     FILE *log;
     volatile int *stop;
 } sweep_options;
