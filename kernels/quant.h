@@ -44,7 +44,8 @@
 #define FQ_E1 1              // S = Σ (k q) >> 1   (matches x1 = k / 2)
 #define FQ_E2 3              // F = (S vc) >> 3    (matches the learning engine's >> 3)
 #define FQ_GAIN_SHIFT 8      // G = (v · wg) >> 8, vc = (v · cg) >> 8
-#define FQ_W_TARGET 200.0    // calibrated p99.9 of W± kept below this (range 0..255)
+#define FQ_W_TARGET 800.0    // write gain: calibrated p99.9 of W± (unsaturated) mapped here; above 255
+                             // on purpose: a few saturated synapses cost less than coarser values
 
 typedef struct {
     int rows, cols;
