@@ -41,7 +41,7 @@ if [ -f "$MODEL" ]; then
   for k in $SHOTS; do
     step "F5 accuracy vs shots: 5-way $k-shot, $EPISODES episodes, rows $ROWS_ACC"
     "$BIN" eval --model "$MODEL" --n-way 5 --k-shot "$k" --episodes "$EPISODES" --impl "$ROWS_ACC" \
-      --token-episodes 0 --out "$OUT/eval.h5"
+      --token-episodes 1 --out "$OUT/eval.h5"
   done
   "$BIN" report "$OUT/eval.h5" --out-dir "$FIGS/eval"
 else
