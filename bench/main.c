@@ -62,8 +62,8 @@ static const char *usage_text =
     "  variants  the variant table (5 rows x 5/20-way 1/5-shot + Lake's 20 runs) and its figure\n"
     "            --model FILE --out FILE --episodes E (200) --figure PATH (reports/figures/variants)\n"
     "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
-    "  history   DIR [--out-dir DIR]  trend figures (gnuplot) over results files named by git describe\n"
     "  compare   BASELINE.h5 CURRENT.h5  regression check; exit 0 ok, 1 regression, 2 unusable (compare --help)\n"
+    "  history   DIR [--out-dir DIR]  trend figures (gnuplot) over results files named by git describe\n"
     "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
     "../shared/data/omniglot; --task auto falls back to the built-in procedural glyphs.\n";
 
