@@ -302,6 +302,11 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
                         probe.array_bytes / 1048576.0, probe.llc_multiple);
     h5r_attr_f64(run, "triad_gbs_1t", triad);
     h5r_attr_f64(run, "triad_llc_multiple", probe.llc_multiple);
+    // Cache-resident ceiling for the roofline: 3 arrays of 256 KiB stay in a 2 MiB L2.
+    stream_options l2o = {.array_bytes = 256u << 10, .ntimes = 50, .threads = 1};
+    stream_result l2r;
+    if ((rc = stream_run(&l2o, &l2r)) || (rc = stream_add_table(&l2r, "cache-resident-1t", run))) return rc;
+    h5r_attr_f64(run, "triad_gbs_cache_1t", l2r.gbs[STREAM_TRIAD]);
     double peak = roof_peak_gflops(1, 5);
     h5r_attr_f64(run, "compute_ceiling_gflops_1t", peak);
     h5r_attr_str(run, "compute_ceiling_kernel", "16x16 independent float multiply-add chains in registers (bench/roofline.c)");

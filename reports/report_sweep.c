@@ -85,7 +85,8 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
     int ns = find_series(&s, se);
     char obj[256];
     snprintf(obj, sizeof obj, "/runs/%s", run);
-    double triad = NAN, peak = NAN;
+    double triad = NAN, peak = NAN, triad_cache = NAN;
+    h5r_read_attr_f64(path, obj, "triad_gbs_cache_1t", &triad_cache);
     if (h5r_read_attr_f64(path, obj, "triad_gbs_1t_best", &triad)) h5r_read_attr_f64(path, obj, "triad_gbs_1t", &triad);
     h5r_read_attr_f64(path, obj, "compute_ceiling_gflops_1t", &peak);
     // t* of the first config (query tokens): measured from counted bytes, and analytic.
@@ -120,8 +121,9 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
     fprintf(f[1], "# ns per query token vs context t (median, min, max over the reps; run %s)\n"
                   "# t ns_median ns_min ns_max\n", run);
     fprintf(f[2], "# roofline points: query tokens, arithmetic intensity = closed-form flops / counted bytes,\n"
-                  "# attained GFLOP/s = flops / median ns; ceilings: triad %.3f GB/s, FMA %.3f GFLOP/s (same run)\n"
-                  "# intensity_flop_per_byte gflops t gbs\n", triad, peak);
+                  "# attained GFLOP/s = flops / median ns; ceilings: triad %.3f GB/s (DRAM), %.3f GB/s (L2-resident),\n"
+                  "# FMA %.3f GFLOP/s (same run)\n"
+                  "# intensity_flop_per_byte gflops t gbs\n", triad, triad_cache, peak);
     for (int k = 0; k < ns; k++)
         for (int i = 0; i < 3; i++) {
             fprintf(f[i], "%s# series %s\n", k ? "\n\n" : "", se[k].label);
@@ -152,11 +154,12 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
     snprintf(run_clean, sizeof run_clean, "%s", run);
     for (char *p = run_clean; *p; p++) if (strchr("'\"\\`$", *p)) *p = '_';
     const char *extra_fmt[3] = {"tstar=%.17g;tstar_analytic=%.17g", "tstar=%.17g;tstar_analytic=%.17g",
-                                "triad=%.17g;peak=%.17g"};
+                                "triad=%.17g;peak=%.17g;triad_cache=%.17g"};
     for (int i = 0; i < 3; i++) {
         char extra[128];
         if (i < 2) snprintf(extra, sizeof extra, extra_fmt[i], isfinite(tq) ? tq : -1.0, isfinite(tq_an) ? tq_an : -1.0);
-        else snprintf(extra, sizeof extra, extra_fmt[i], isfinite(triad) ? triad : -1.0, isfinite(peak) ? peak : -1.0);
+        else snprintf(extra, sizeof extra, extra_fmt[i], isfinite(triad) ? triad : -1.0, isfinite(peak) ? peak : -1.0,
+                      isfinite(triad_cache) ? triad_cache : -1.0);
         snprintf(vars, sizeof vars, "datafile=\"%s\";outbase=\"%s\";title_text=\"sweep run %s\";labels=\"%s\";%s",
                  dat[i], base[i], run_clean, labels, extra);
         snprintf(rvars, sizeof rvars, "datafile=\"%s.dat\";outbase=\"%s\";title_text=\"sweep run %s\";labels=\"%s\";%s",
