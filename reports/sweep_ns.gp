@@ -1,5 +1,6 @@
 # Time per query token vs context length t, one line per row (log-log): median of the reps
-# with min..max bars.
+# (solid) and minimum (thin dashed); the maximum is in the .dat file (column 4), not drawn:
+# on a shared machine it shows other processes, not the code.
 # Variables (gnuplot -e): datafile, outbase, title_text, labels, tstar, tstar_analytic (the
 # traffic crossover, drawn for reference; <0 = none).
 # datafile: one block per series; columns 1 t, 2 ns median, 3 ns min, 4 ns max
@@ -10,12 +11,15 @@ if (!exists("labels")) labels = "row"
 if (!exists("tstar")) tstar = -1
 if (!exists("tstar_analytic")) tstar_analytic = -1
 
-set title title_text . " | wall time per query token (median, min..max)" noenhanced
+set encoding utf8
+set title title_text . " | wall time per query token (median; dashed: min)" noenhanced
 set xlabel "context length t (tokens)"
-set ylabel "time per token (ns)"
-set logscale xy 2
+set ylabel "time per token (µs)"
+set logscale x 2
+set logscale y 10
 set format x "%.0f"
-set format y "%.0f"
+set format y "%g"
+set ytics add (2, 5, 20, 50, 200, 500, 2000, 5000, 20000, 50000)
 set grid
 # distinct colours per row (colour-blind safe, Tol's "bright" set)
 set linetype 1 lc rgb "#ee6677" lw 1.5
@@ -42,7 +46,9 @@ do for [fmt in "png svg"] {
         set terminal svg size 900,600 dynamic noenhanced
     }
     set output outbase . "." . fmt
-    plot for [i = 1:words(labels)] datafile index (i - 1) using 1:2:3:4 with yerrorlines \
-         pt (i + 5) ps 0.5 title word(labels, i)
+    plot for [i = 1:words(labels)] datafile index (i - 1) using 1:($2 / 1000) with linespoints \
+             lc i pt (i + 5) ps 0.5 title word(labels, i) . " median", \
+         for [i = 1:words(labels)] datafile index (i - 1) using 1:($3 / 1000) with lines \
+             lc i dt 2 lw 0.8 notitle
     unset output
 }
