@@ -167,12 +167,16 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
             ep_acc[(size_t)r * E + e] = (double)ok_ep / n_q;
         }
         if (lin >= 0 && fw >= 0)
-            for (int j = 0; j < n_q; j++)
+            for (int j = 0; j < n_q; j++) {
+                // relative difference of the query's logit vector: max|a-b| / max|a|
+                double diff = 0.0, scale = 1e-30;
                 for (int i = 0; i < o->n_way; i++) {
                     float a = logits[((size_t)lin * n_q + j) * n_labels + i], b = logits[((size_t)fw * n_q + j) * n_labels + i];
-                    double rel = fabs((double)a - b) / (fabs((double)a) > 1e-3 ? fabs((double)a) : 1e-3);
-                    if (rel > max_rel_diff) max_rel_diff = rel;
+                    diff = fmax(diff, fabs((double)a - b));
+                    scale = fmax(scale, fabs((double)a));
                 }
+                if (diff / scale > max_rel_diff) max_rel_diff = diff / scale;
+            }
         evfx_episode(&fx, logits, n_q, n_labels, o->n_way);
         done_eps = e + 1;
         if (o->log && (e + 1) % 100 == 0) {
