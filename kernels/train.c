@@ -19,8 +19,8 @@ void tr_default_options(tr_options *o) {
     memset(o, 0, sizeof *o);
     o->threads = 2;
     o->seed = 1;
-    o->enc_steps = 2500; o->enc_batch = 128; o->enc_lr = 2e-3f;
-    o->dec_steps = 2500; o->dec_batch = 16; o->dec_lr = 3e-3f;
+    o->enc_steps = 4000; o->enc_batch = 128; o->enc_lr = 2e-3f;
+    o->dec_steps = 3000; o->dec_batch = 16; o->dec_lr = 3e-3f;
     o->weight_decay = 1e-4f;
     o->min_way = 5; o->max_shot = 5; o->queries_total = 20;
     o->max_shift = 2;
