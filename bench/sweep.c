@@ -9,6 +9,7 @@
 #include "kernels/transformer.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #define F4 ((int64_t)sizeof(float))
 #define SWEEP_POOL 64  // distinct synthetic embeddings cycled through
+#define SWEEP_T_REF 64  // context of the twin a state row is paired with for flatness
 
 static double now_ns(void) {
     struct timespec ts;
@@ -273,6 +275,30 @@ static int sweep_core_row(const char *name) {
     return !strcmp(name, "kv-softmax") || !strcmp(name, "kv-linear") || !strcmp(name, "fw-float");
 }
 
+// Flatness, paired: `reps` query tokens alternately on the row (context t) and on its twin
+// held at context t_ref, so drift of the machine (other load, clocks) hits both alike.
+// Writes the two medians. nsa, nsb: (reps) scratch.
+static int measure_paired(dec_row *row, dec_row *twin, const float *e, int reps, double *nsa, double *nsb,
+                          float *logits, double *med_row, double *med_twin) {
+    int rc;
+    for (int r = 0; r < reps; r++) {
+        dec_traffic tr = {0};
+        double t0 = now_ns();
+        rc = twin->ops->step(twin, e, -1, logits, &tr);
+        double t1 = now_ns();
+        if (!rc) rc = row->ops->step(row, e, -1, logits, &tr);
+        double t2 = now_ns();
+        if (rc) return rc;
+        nsb[r] = t1 - t0;
+        nsa[r] = t2 - t1;
+    }
+    qsort(nsa, (size_t)reps, sizeof *nsa, cmp_double);
+    qsort(nsb, (size_t)reps, sizeof *nsb, cmp_double);
+    *med_row = reps % 2 ? nsa[reps / 2] : 0.5 * (nsa[reps / 2 - 1] + nsa[reps / 2]);
+    *med_twin = reps % 2 ? nsb[reps / 2] : 0.5 * (nsb[reps / 2 - 1] + nsb[reps / 2]);
+    return ERR_OK;
+}
+
 // Steps supports into `row` from *pos up to position t (untimed). Runs on a worker thread:
 // the error message is copied to msg (err_msg() is per thread).
 static int fill_row(const sweep_options *o, dec_row *row, const tf_config *c, const float *pool, int *pos, int t,
@@ -285,6 +311,46 @@ static int fill_row(const sweep_options *o, dec_row *row, const tf_config *c, co
     }
     if (rc) snprintf(msg, msg_n, "%s", err_msg());
     return rc;
+}
+
+// Untimed fills of several rows on worker threads that are joined (gone) before any timing:
+// an idle OpenMP team would still spin on the other core while tokens are timed.
+typedef struct {
+    const sweep_options *o;
+    dec_row *rw;
+    const tf_config *cfg;  // (2) by tf_attn
+    const float *pool;
+    int *pos, *rrc, *alive, *cap;
+    char (*rmsg)[512];
+    int R, t;
+    int next;              // next row to take (under lock)
+    pthread_mutex_t lock;
+} fill_job;
+
+static void *fill_worker(void *arg) {
+    fill_job *j = arg;
+    float lg[1024];  // logits scratch (n_labels <= 1024 checked by the caller)
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        int r = j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (r >= j->R) break;
+        if (!j->alive[r] || j->rrc[r] || j->t > j->cap[r]) continue;
+        j->rrc[r] = fill_row(j->o, &j->rw[r], &j->cfg[j->rw[r].ops->attn], j->pool, &j->pos[r], j->t, lg, j->rmsg[r],
+                             sizeof j->rmsg[r]);
+    }
+    return NULL;
+}
+
+static void fill_rows(fill_job *j, int threads) {
+    pthread_t th[SWEEP_MAX_ROWS];
+    int n = 0;
+    j->next = 0;
+    if (threads > j->R) threads = j->R;
+    for (int i = 1; i < threads; i++)
+        if (pthread_create(&th[n], NULL, fill_worker, j) == 0) n++;
+    fill_worker(j);  // the calling thread works too
+    for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
 }
 
 int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
@@ -323,16 +389,18 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
     const h5r_type bt[] = {H5R_I64, H5R_I64, H5R_I64, H5R_STR, H5R_I64, H5R_F64, H5R_F64, H5R_F64, H5R_F64,
                            H5R_F64, H5R_F64, H5R_F64, H5R_F64, H5R_F64, H5R_F64};
     const char *fc[] = {"config", "d_model", "n_heads", "impl", "t_lo", "t_hi", "ns_median_lo", "ns_median_hi",
-                        "change_median", "ns_min_lo", "ns_min_hi", "change_min", NULL};
+                        "change_median", "ns_min_lo", "ns_min_hi", "change_min", "change_paired", NULL};
     const h5r_type ft[] = {H5R_I64, H5R_I64, H5R_I64, H5R_STR, H5R_I64, H5R_I64, H5R_F64, H5R_F64, H5R_F64,
-                           H5R_F64, H5R_F64, H5R_F64};
+                           H5R_F64, H5R_F64, H5R_F64, H5R_F64};
+    const char *pc[] = {"config", "d_model", "n_heads", "impl", "t", "t_ref", "ns_median", "ns_median_ref", "change", NULL};
+    const h5r_type pt[] = {H5R_I64, H5R_I64, H5R_I64, H5R_STR, H5R_I64, H5R_I64, H5R_F64, H5R_F64, H5R_F64};
     h5r_table *tx = summary_table(run, "crossover", xc, xt), *tb = summary_table(run, "bandwidth", bc, bt),
-              *tfl = summary_table(run, "flatness", fc, ft);
-    if (!tx || !tb || !tfl) return ERR_NOMEM;
+              *tfl = summary_table(run, "flatness", fc, ft), *tfp = summary_table(run, "flatness_paired", pc, pt);
+    if (!tx || !tb || !tfl || !tfp) return ERR_NOMEM;
 
     const int n_labels_max = 1024;
     sweep_point *pts = calloc((size_t)R * NT * 2, sizeof *pts);  // (R, NT, 2 kinds)
-    double *ns = malloc((size_t)(o->reps > 1 ? o->reps : 1) * sizeof *ns);
+    double *ns = malloc(2 * (size_t)(o->reps > 1 ? o->reps : 1) * sizeof *ns);  // (2, reps)
     float *logits = malloc(n_labels_max * sizeof *logits);
     double *ta = malloc(NT * sizeof(double)), *ya = malloc(NT * sizeof(double)), *yb = malloc(NT * sizeof(double));
     char skipped[2048] = "";
@@ -365,7 +433,8 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
         dec_row rw[SWEEP_MAX_ROWS];
         int pos[SWEEP_MAX_ROWS] = {0}, cap[SWEEP_MAX_ROWS], alive[SWEEP_MAX_ROWS], rrc[SWEEP_MAX_ROWS] = {0};
         static char rmsg[SWEEP_MAX_ROWS][512];
-        double t_start = now_ns();
+        double t_start = now_ns(), paired_change[SWEEP_MAX_ROWS];
+        for (int r = 0; r < R; r++) paired_change[r] = NAN;
         memset(rw, 0, sizeof rw);
         for (int r = 0; r < R; r++) {
             const dec_ops *ops = dec_find(o->rows[r]);
@@ -373,6 +442,23 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
             rrc[r] = dec_open(&rw[r], ops, &w.cfg[ops->attn], w.params[ops->attn], cap[r] + 1);
             if (rrc[r]) snprintf(rmsg[r], sizeof rmsg[r], "%s", err_msg());
             alive[r] = 1;
+        }
+        // Twins of the state rows, held at context SWEEP_T_REF for the paired flatness.
+        dec_row twin[SWEEP_MAX_ROWS];
+        int have_twin[SWEEP_MAX_ROWS] = {0};
+        memset(twin, 0, sizeof twin);
+        for (int r = 0; r < R; r++) {
+            if (rrc[r] || is_kv(o->rows[r]) || cap[r] < SWEEP_T_REF) continue;
+            const dec_ops *ops = rw[r].ops;
+            int tp = 0;
+            char msg[512];
+            if (dec_open(&twin[r], ops, &w.cfg[ops->attn], w.params[ops->attn], SWEEP_T_REF + 1) ||
+                fill_row(o, &twin[r], &w.cfg[ops->attn], pool, &tp, SWEEP_T_REF, logits, msg, sizeof msg)) {
+                dec_close(&twin[r]);  // no paired flatness for this row; the unpaired one remains
+                err_clear();
+                continue;
+            }
+            have_twin[r] = 1;
         }
         for (int ti = 0; ti <= NT; ti++) {
             // Rows that failed (to open, fill or step) stop here: optional rows are recorded
@@ -383,7 +469,7 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
                 const tf_config *c = &w.cfg[rw[r].ops ? rw[r].ops->attn : TF_LINEAR];
                 if (rrc[r] == ERR_INTERRUPTED || sweep_core_row(o->rows[r])) {
                     rc = err_set(rrc[r], "%s: %s", o->rows[r], rmsg[r]);
-                    for (int q = 0; q < R; q++) dec_close(&rw[q]);
+                    for (int q = 0; q < R; q++) { dec_close(&rw[q]); dec_close(&twin[q]); }
                     goto done;
                 }
                 size_t len = strlen(skipped);
@@ -395,12 +481,11 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
             }
             if (ti == NT) break;
             const int t = o->t[ti];
-#pragma omp parallel for schedule(dynamic, 1) num_threads(o->fill_threads > 0 ? o->fill_threads : 1)
-            for (int r = 0; r < R; r++) {
-                if (!alive[r] || t > cap[r]) continue;
-                static float lg_fill[SWEEP_MAX_ROWS][1024];  // (rows, n_labels) scratch per row
-                rrc[r] = fill_row(o, &rw[r], &w.cfg[rw[r].ops->attn], pool, &pos[r], t, lg_fill[r], rmsg[r], sizeof rmsg[r]);
-            }
+            fill_job job = {.o = o, .rw = rw, .cfg = w.cfg, .pool = pool, .pos = pos, .rrc = rrc, .alive = alive,
+                            .cap = cap, .rmsg = rmsg, .R = R, .t = t};
+            pthread_mutex_init(&job.lock, NULL);
+            fill_rows(&job, o->fill_threads > 0 ? o->fill_threads : 1);
+            pthread_mutex_destroy(&job.lock);
             for (int r = 0; r < R; r++) {
                 if (!alive[r] || rrc[r] || t > cap[r]) continue;
                 const dec_ops *ops = rw[r].ops;
@@ -409,17 +494,30 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
                 const float *eq = pool + (size_t)((t + 7) % SWEEP_POOL) * c->d_in;
                 rrc[r] = measure_point(&rw[r], eq, -1, o->reps, ns, logits, ctr, c0, c1, ctr_mean, pq);
                 if (!rrc[r]) put_row(&cols, ci, c, ops->name, t, 0, o->reps, pq, ctr, ctr_mean);
+                // paired flatness before the support below moves the context on
+                if (!rrc[r] && have_twin[r] && t >= SWEEP_T_REF) {
+                    double mr, mt;
+                    rrc[r] = measure_paired(&rw[r], &twin[r], eq, o->reps, ns, ns + o->reps, logits, &mr, &mt);
+                    if (!rrc[r]) {
+                        long k = h5r_table_row(tfp);
+                        if (k < 0) { rc = ERR_NOMEM; goto done; }
+                        h5r_set_i64(tfp, 0, k, ci); h5r_set_i64(tfp, 1, k, c->d_model); h5r_set_i64(tfp, 2, k, c->n_heads);
+                        h5r_set_str(tfp, 3, k, ops->name); h5r_set_i64(tfp, 4, k, t); h5r_set_i64(tfp, 5, k, SWEEP_T_REF);
+                        h5r_set_f64(tfp, 6, k, mr); h5r_set_f64(tfp, 7, k, mt); h5r_set_f64(tfp, 8, k, mr / mt - 1.0);
+                        paired_change[r] = mr / mt - 1.0;
+                    }
+                }
                 if (!rrc[r]) rrc[r] = measure_point(&rw[r], pool + (size_t)(pos[r] % SWEEP_POOL) * c->d_in, pos[r] % c->n_labels,
                                                     1, ns, logits, ctr, c0, c1, ctr_mean, ps);
                 if (!rrc[r]) put_row(&cols, ci, c, ops->name, t, 1, 1, ps, ctr, ctr_mean);
-                if (rrc[r]) snprintf(rmsg[r], sizeof rmsg[r], "%s", err_msg());
                 pos[r]++;
+                if (rrc[r]) snprintf(rmsg[r], sizeof rmsg[r], "%s", err_msg());
             }
             if (o->log && t >= 4096)
                 fprintf(o->log, "sweep: d_model=%d heads=%d t=%d measured (%.1f s)\n", cl->d_model, cl->n_heads, t,
                         (now_ns() - t_start) * 1e-9);
         }
-        for (int r = 0; r < R; r++) dec_close(&rw[r]);
+        for (int r = 0; r < R; r++) { dec_close(&rw[r]); dec_close(&twin[r]); }
         // ---- reductions for this config: crossovers, bandwidth at t >= 8192, fw flatness
         for (int fw = 0; fw < R; fw++)
         for (int r = 0; r < R; r++) {
@@ -499,6 +597,7 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
             h5r_set_f64(tfl, 8, k, b->ns_med / a->ns_med - 1.0);
             h5r_set_f64(tfl, 9, k, a->ns_min); h5r_set_f64(tfl, 10, k, b->ns_min);
             h5r_set_f64(tfl, 11, k, b->ns_min / a->ns_min - 1.0);
+            h5r_set_f64(tfl, 12, k, paired_change[r]);
         }
         weights_free(&w);
     }
@@ -591,10 +690,12 @@ static void sweep_print(const h5r_run *run) {
                        t->cols[11].f64[k], t->cols[13].f64[k]);
         if (!strcmp(t->name, "flatness"))
             for (size_t k = 0; k < t->n_rows; k++)
-                printf("flat d=%lld H=%lld %-10s t=%lld..%lld: %.0f -> %.0f ns median (%+.1f%%), %.0f -> %.0f ns min (%+.1f%%)\n",
+                printf("flat d=%lld H=%lld %-10s t=%lld..%lld: %.0f -> %.0f ns median (%+.1f%%), %.0f -> %.0f ns min (%+.1f%%); "
+                       "paired with a twin at t=64: %+.1f%%\n",
                        (long long)t->cols[1].i64[k], (long long)t->cols[2].i64[k], t->cols[3].str + k * 32,
                        (long long)t->cols[4].i64[k], (long long)t->cols[5].i64[k], t->cols[6].f64[k], t->cols[7].f64[k],
-                       100 * t->cols[8].f64[k], t->cols[9].f64[k], t->cols[10].f64[k], 100 * t->cols[11].f64[k]);
+                       100 * t->cols[8].f64[k], t->cols[9].f64[k], t->cols[10].f64[k], 100 * t->cols[11].f64[k],
+                       100 * t->cols[12].f64[k]);
     }
 }
 
