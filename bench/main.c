@@ -48,6 +48,7 @@ static const char *usage_text =
     "            --threads N (2) --seed S (1) --enc-steps N --dec-steps N --dec-lr X --quick\n"
     "            --resume (continue from <out>.ckpt) --init FILE (start from a model's encoder)\n"
     "            --max-classes N (train on the first N classes only)\n"
+    "            --heads H (4) --layers L (2): decoder shape\n"
     "  eval      run decoder rows on identical few-shot episodes, append a run to --out\n"
     "            --task auto|omniglot|glyphs --n-way N (5) --k-shot K (1) --queries Q (1)\n"
     "            --episodes E (1000) --impl LIST (all) --seed S (1) --out FILE\n"
@@ -167,11 +168,13 @@ static int cmd_train(int argc, char **argv) {
     tr_default_options(&o);
     const char *task = "auto", *data = NULL;
     o.out = "models/default.h5";
-    int rc = 0, quick = 0, max_classes = 0;
+    int rc = 0, quick = 0, max_classes = 0, heads = 0, layers = 0;
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--out")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; o.out = v; }
         else if (!strcmp(a, "--max-classes")) rc = parse_int(a, opt_value(argc, argv, &i), 2, 1000000, &max_classes);
+        else if (!strcmp(a, "--heads")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 64, &heads);
+        else if (!strcmp(a, "--layers")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 16, &layers);
         else if (!strcmp(a, "--task")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
         else if (!strcmp(a, "--data")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
         else if (!strcmp(a, "--threads")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 256, &o.threads);
@@ -204,6 +207,10 @@ static int cmd_train(int argc, char **argv) {
     }
     mdl_model m;
     mdl_default_config(&m);
+    for (int k = 0; k < 2; k++) {
+        if (heads) m.dec[k].n_heads = heads;
+        if (layers) m.dec[k].n_layers = layers;
+    }
     if ((rc = mdl_alloc(&m))) { ds_free(&set); return rc; }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
