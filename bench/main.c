@@ -65,8 +65,9 @@ static const char *usage_text =
     "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
     "  compare   BASELINE.h5 CURRENT.h5  regression check; exit 0 ok, 1 regression, 2 unusable (compare --help)\n"
     "  history   DIR [--out-dir DIR]  trend figures (gnuplot) over results files named by git describe\n"
-    "rows: kv-softmax, kv-linear, fw-float. Data: --data DIR, else $NEUROICL_DATA, else\n"
-    "../shared/data/omniglot; --task auto falls back to the built-in procedural glyphs.\n";
+    "rows: kv-softmax, kv-linear, fw-float, fw-quant, loihi2-emu. Data: --data DIR, else\n"
+    "$NEUROICL_DATA, else ../shared/data/omniglot; --task auto falls back to the built-in\n"
+    "procedural glyphs. Exit codes: 0 ok, 1 failure, 2 bad command-line input.\n";
 
 // ---------------------------------------------------------------- argument parsing -----
 
