@@ -12,8 +12,9 @@ typedef struct {
     int32_t *s;          // (n_heads) per-head sums of the self term
     int64_t *acc;        // (max(d_ff, d_model, n_labels)) connection sums
     float *xf;           // (d_model) host scratch
-    int32_t *W;          // (n_layers, n_heads, 2, head_dim, head_dim) W+ then W-, 0..255
+    int32_t *W;          // (n_layers, n_heads, R, 2, head_dim, head_dim) W+ then W-, 0..255
     int cg[FQ_MAX_LAYERS];
+    int R;               // replicas of each head's plastic synapses (fq_replicas)
     int n_ctx;
 } fq_state;
 
@@ -45,14 +46,15 @@ static int fq_create(dec_row *r, int max_ctx) {
     s->s = malloc((size_t)c->n_heads * sizeof(int32_t));
     s->acc = malloc(big * sizeof(int64_t));
     s->xf = malloc(d * sizeof(float));
-    s->W = malloc((size_t)c->n_layers * c->n_heads * 2 * hd * hd * sizeof(int32_t));
+    s->R = fq_replicas(max_ctx);
+    s->W = malloc((size_t)c->n_layers * c->n_heads * s->R * 2 * hd * hd * sizeof(int32_t));
     for (size_t i = 0; i < sizeof dv / sizeof *dv; i++)
         if (!*dv[i]) s->W = (free(s->W), NULL);
     if (!s->h || !s->lg || !s->s || !s->acc || !s->xf || !s->W) {
         fq_destroy(r);
         return err_set(ERR_NOMEM, "out of memory for the fw-quant state");
     }
-    for (int l = 0; l < c->n_layers; l++) s->cg[l] = fq_write_gain(q, l, max_ctx);
+    for (int l = 0; l < c->n_layers; l++) s->cg[l] = fq_write_gain(q, l, fq_repl_ctx(max_ctx, s->R));
     return 0;
 }
 
@@ -60,7 +62,7 @@ static void fq_reset(dec_row *r) {
     const tf_config *c = r->cfg;
     fq_state *s = r->state;
     size_t hd = tf_head_dim(c);
-    memset(s->W, 0, (size_t)c->n_layers * c->n_heads * 2 * hd * hd * sizeof(int32_t));
+    memset(s->W, 0, (size_t)c->n_layers * c->n_heads * s->R * 2 * hd * hd * sizeof(int32_t));
     s->n_ctx = 0;
 }
 
@@ -108,17 +110,23 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
             for (int j = 0; j < hd; j++) sum += s->e[h * hd + j];
             s->s[h] = fq_sat(sum);
         }
+        const int R = s->R, rw = s->n_ctx % R;   // the replica this support writes
         for (int h = 0; h < H; h++) {
-            int32_t *Wp = s->W + (((size_t)l * H + h) * 2) * hd * hd, *Wn = Wp + hd * hd;  // (hd, hd) each
             const int32_t *qh = s->qq + h * hd, *kh = s->kq + h * hd;
+            int32_t *Wh = s->W + ((size_t)l * H + h) * R * 2 * hd * hd;   // (R, 2, hd, hd)
             for (int i = 0; i < hd; i++) {
-                int64_t rp = 0, rn = 0;                               // A+, A-: read with W before the write
-                for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[i * hd + j] * qh[j]; rn += (int64_t)Wn[i * hd + j] * qh[j]; }
-                int64_t a = (int64_t)relu(fq_sat(rp)) - relu(fq_sat(rn));
+                int64_t a = 0;
+                for (int r = 0; r < R; r++) {                         // A+_r, A-_r: read with W before the write
+                    const int32_t *Wp = Wh + (size_t)r * 2 * hd * hd + i * hd, *Wn = Wp + hd * hd;
+                    int64_t rp = 0, rn = 0;
+                    for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[j] * qh[j]; rn += (int64_t)Wn[j] * qh[j]; }
+                    a += (int64_t)relu(fq_sat(rp)) - relu(fq_sat(rn));
+                }
                 a += fq_sat(((int64_t)s->s[h] * fq_sat8(s->vc[h * hd + i])) >> FQ_E2);   // F
                 s->z[h * hd + i] = fq_sat(((int64_t)fq_sat(a) * nm) >> q->pz[l]);        // Z
             }
             if (support) {                                            // learning: W± += (x1 y±) >> 3
+                int32_t *Wp = Wh + (size_t)rw * 2 * hd * hd, *Wn = Wp + hd * hd;
                 for (int i = 0; i < hd; i++) {
                     int32_t g = s->g[h * hd + i];
                     int32_t yp = g > 0 ? (g > 127 ? 127 : g) : 0, yn = g < 0 ? (g < -127 ? 127 : -g) : 0;
@@ -131,7 +139,7 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
                 }
             }
         }
-        tr->fw_read += (int64_t)2 * H * hd * hd;                      // one byte per synapse
+        tr->fw_read += (int64_t)2 * R * H * hd * hd;                  // one byte per synapse
         if (support) tr->fw_written += (int64_t)2 * H * hd * hd;
         conn(&q->wo[l], s->z, acc);                                   // Y = X + Wo Z
         for (int i = 0; i < d; i++) s->y[i] = fq_sat(acc[i] + s->x[i]);

@@ -114,6 +114,7 @@ typedef int (*sel_fn)(int i, int a);
 static int sel_id(int i, int a) { return i + a; }           // a = offset into src
 static int sel_head(int i, int a) { return i / a; }         // a = head_dim: broadcast per head
 static int sel_const(int i, int a) { (void)i; return a; }   // a = the source neuron
+static int sel_mod(int i, int a) { return i % a; }          // a = d_model: V to every replica of G
 static void sel(bld *b, int src, int n_src, int dst, int n_dst, int port, int s, int delay, int msg,
                 sel_fn f, int a) {
     memset(b->w, 0, (size_t)n_dst * n_src * sizeof *b->w);
@@ -128,15 +129,21 @@ static void head_sum(bld *b, int src, int n_src, int dst, int H, int hd, int del
     conn(b, src, dst, 0, L2_SIGN_EXC, 0, 24, delay, b->w);
 }
 
-int l2row_build(const fq_model *q, const char *rule, l2row_map *out) {
+int l2row_build(const fq_model *q, const char *rule, l2row_map *out) { return l2row_build_r(q, rule, 1, out); }
+
+int l2row_build_r(const fq_model *q, const char *rule, int R, l2row_map *out) {
     const tf_config *c = &q->cfg;
     const int L = c->n_layers, H = c->n_heads, hd = tf_head_dim(c), d = c->d_model, f = c->d_ff;
     memset(out, 0, sizeof *out);
     if (L > FQ_MAX_LAYERS || H > L2ROW_MAX_HEADS)
         return err_set(ERR_ARG, "loihi2-emu: %d layers / %d heads exceed the mapping's %d / %d", L, H, FQ_MAX_LAYERS, L2ROW_MAX_HEADS);
+    if (R < 1 || R > FQ_MAX_REPL) return err_set(ERR_ARG, "loihi2-emu: %d replicas, 1..%d", R, FQ_MAX_REPL);
     int maxn = d > f ? d : f;
     maxn = maxn > c->n_labels ? maxn : c->n_labels;
-    bld b = {l2_net_new(), malloc((size_t)maxn * maxn * sizeof(int32_t)), 0};
+    // scratch: the largest weight matrix (G's inputs from V or WE, G -> A± is (R hd, R d))
+    size_t nscr = (size_t)maxn * maxn, ng = (size_t)R * d * (d > L * R ? d : L * R), na = (size_t)R * hd * R * d;
+    ng = ng > na ? ng : na;
+    bld b = {l2_net_new(), malloc((nscr > ng ? nscr : ng) * sizeof(int32_t)), 0};
     if (!b.net || !b.w) {
         if (b.net) l2_net_free(b.net);
         free(b.w);
@@ -146,12 +153,13 @@ int l2row_build(const fq_model *q, const char *rule, l2row_map *out) {
     out->n_layers = L;
     out->n_heads = H;
     out->head_dim = hd;
+    out->replicas = R;
     out->latency = L2ROW_PERIOD * L + 1;
     out->stride = L2ROW_PERIOD * (L + 1);
     out->pop_x0 = pop(&b, L2_INPUT, d, 0, "X0");
     out->pop_one = pop(&b, L2_INPUT, 1, 0, "ONE");
     out->pop_nm = pop(&b, L2_INPUT, L, 0, "NM");
-    out->pop_we = pop(&b, L2_INPUT, L, 0, "WE");
+    out->pop_we = pop(&b, L2_INPUT, L * R, 0, "WE");
     out->pop_cg = pop(&b, L2_INPUT, L, 0, "CG");
     int X = out->pop_x0;
     char nm[L2_NAME_MAX];
@@ -164,13 +172,15 @@ int l2row_build(const fq_model *q, const char *rule, l2row_map *out) {
         mat(&b, X, Qp, &q->wq[l], 0, d, 0, 24);
         mat(&b, X, Kp, &q->wk[l], 0, d, 0, 24);
         mat(&b, X, V, &q->wv[l], 0, d, 0, 24);
-        int E = product(&b, d, FQ_E1, NAME("E")), G = product(&b, d, FQ_GAIN_SHIFT, NAME("G"));
+        int E = product(&b, d, FQ_E1, NAME("E")), G = product(&b, R * d, FQ_GAIN_SHIFT, NAME("G"));
         int VC = product(&b, d, FQ_GAIN_SHIFT, NAME("VC")), S = pop(&b, L2_GRADED, H, 0, NAME("S"));
         int F = product(&b, d, FQ_E2, NAME("F")), Z = product(&b, d, q->pz[l], NAME("Z"));
         sel(&b, Kp, d, E, d, 0, 1, 0, 8, sel_id, 0);              // keys and queries: 8-bit messages
         sel(&b, Qp, d, E, d, 1, 1, 0, 8, sel_id, 0);
-        sel(&b, V, d, G, d, 0, 1, 0, 24, sel_id, 0);
-        sel(&b, out->pop_we, L, G, d, 1, 1, t0 + 1, 24, sel_const, l);
+        sel(&b, V, d, G, R * d, 0, 1, 0, 24, sel_mod, d);        // G_r = (V WE[l R + r]) >> 8
+        memset(b.w, 0, (size_t)R * d * L * R * sizeof *b.w);      // WE[l R + r] to G_r's d units
+        for (int i = 0; i < R * d; i++) b.w[(size_t)i * L * R + l * R + i / d] = 1;
+        conn(&b, out->pop_we, G, 1, L2_SIGN_EXC, 0, 24, t0 + 1, b.w);
         sel(&b, V, d, VC, d, 0, 1, 0, 24, sel_id, 0);
         sel(&b, out->pop_cg, L, VC, d, 1, 1, t0 + 1, 24, sel_const, l);
         head_sum(&b, E, d, S, H, hd, 0);
@@ -183,11 +193,16 @@ int l2row_build(const fq_model *q, const char *rule, l2row_map *out) {
             mat(&b, X, P, &q->wk[l], h * hd, hd, 2, 24);          // key at t0+3
             for (int s = 0; s < 2 && !b.rc; s++) {
                 snprintf(nm, sizeof nm, "A%c%d_%d", s ? '-' : '+', l, h);
-                int A = pop(&b, L2_GRADED, hd, 1, nm);
-                // value part: +G for A+, -G for A- (head h's block), arrives t0+2, emitted t0+3
-                sel(&b, G, d, A, hd, 0, s ? -1 : 1, 0, 24, sel_id, h * hd);
+                int A = pop(&b, L2_GRADED, R * hd, 1, nm);          // (R, hd): one block per replica
+                // value part: +G_r for A+, -G_r for A- (head h's block), arrives t0+2, emitted t0+3
+                memset(b.w, 0, (size_t)R * hd * R * d * sizeof *b.w);
+                for (int r = 0; r < R; r++)
+                    for (int i = 0; i < hd; i++) b.w[(size_t)(r * hd + i) * R * d + r * d + h * hd + i] = s ? -1 : 1;
+                conn(&b, G, A, 0, s ? L2_SIGN_INH : L2_SIGN_EXC, 0, 24, 0, b.w);
+                // The plastic synapses of all R replicas: rows r hd .. r hd + hd - 1 are replica r.
+                // Only the written replica's post neurons emit a value (y2 > 0) on the key step.
                 l2_conn_desc cd;
-                memset(b.w, 0, (size_t)hd * hd * sizeof *b.w);
+                memset(b.w, 0, (size_t)R * hd * hd * sizeof *b.w);
                 l2_conn_desc_init(&cd, P, A, b.w);
                 cd.sign_mode = L2_SIGN_EXC;
                 cd.num_weight_bits = 8;
@@ -198,9 +213,10 @@ int l2row_build(const fq_model *q, const char *rule, l2row_map *out) {
                 cd.three_factor = 1;
                 cd.y_from_post = 2;
                 if (!b.rc) b.rc = l2_net_add_conn(b.net, &cd, &out->plastic[l][h][s]);
-                // the read (t0+2) into Z (t0+5): A+ adds, A- subtracts
-                memset(b.w, 0, (size_t)d * hd * sizeof *b.w);
-                for (int i = 0; i < hd; i++) b.w[(size_t)(h * hd + i) * hd + i] = s ? -1 : 1;
+                // the read (t0+2) into Z (t0+5): A+ adds, A- subtracts; Z sums the R replicas
+                memset(b.w, 0, (size_t)d * R * hd * sizeof *b.w);
+                for (int r = 0; r < R; r++)
+                    for (int i = 0; i < hd; i++) b.w[(size_t)(h * hd + i) * R * hd + r * hd + i] = s ? -1 : 1;
                 conn(&b, A, Z, 0, s ? L2_SIGN_INH : L2_SIGN_EXC, 0, 24, 2, b.w);
             }
         }
@@ -237,7 +253,7 @@ typedef struct {
     l2row_map map;
     l2_sim *sim;
     l2_cost_params cost;
-    int32_t *x0, *zeros, *port;   // (d_model), (head_dim^2), (n_layers)
+    int32_t *x0, *zeros, *port;   // (d_model), (R head_dim^2), (n_layers R)
     float *xf;                    // (d_model)
     int cg[FQ_MAX_LAYERS];
     int n_ctx;
@@ -263,7 +279,8 @@ static int l2r_create(dec_row *r, int max_ctx) {
     l2row_state *s = calloc(1, sizeof *s);
     if (!s) return err_set(ERR_NOMEM, "out of memory for the loihi2-emu state");
     r->state = s;
-    int rc = l2row_build(q, NULL, &s->map);
+    const int R = fq_replicas(max_ctx);
+    int rc = l2row_build_r(q, NULL, R, &s->map);
     if (rc) { l2r_destroy(r); return rc; }
     l2_sim_opts o;
     l2_sim_opts_default(&o);
@@ -271,11 +288,11 @@ static int l2r_create(dec_row *r, int max_ctx) {
     l2_cost_default(&s->cost);
     const int hd = tf_head_dim(c);
     s->x0 = malloc((size_t)c->d_model * sizeof(int32_t));
-    s->zeros = calloc((size_t)hd * hd, sizeof(int32_t));
-    s->port = malloc((size_t)c->n_layers * sizeof(int32_t));
+    s->zeros = calloc((size_t)R * hd * hd, sizeof(int32_t));
+    s->port = malloc((size_t)c->n_layers * R * sizeof(int32_t));
     s->xf = malloc((size_t)c->d_model * sizeof(float));
     if (!s->x0 || !s->zeros || !s->port || !s->xf) { l2r_destroy(r); return err_set(ERR_NOMEM, "out of memory for the loihi2-emu state"); }
-    for (int l = 0; l < c->n_layers; l++) s->cg[l] = fq_write_gain(q, l, max_ctx);
+    for (int l = 0; l < c->n_layers; l++) s->cg[l] = fq_write_gain(q, l, fq_repl_ctx(max_ctx, R));
     const l2_mapping *mp = l2_sim_mapping(s->sim);
     s->st.cores = mp->n_cores;
     s->st.chips = mp->n_chips;
@@ -307,7 +324,9 @@ static int l2r_step(dec_row *r, const float *e, int label, float *logits, dec_tr
     rc |= l2_sim_set_input(s->sim, s->map.pop_one, &one);
     for (int l = 0; l < L; l++) s->port[l] = fq_nm(q, l, s->n_ctx + 1, s->cg[l]);
     rc |= l2_sim_set_input(s->sim, s->map.pop_nm, s->port);
-    for (int l = 0; l < L; l++) s->port[l] = support ? s->cg[l] : 0;
+    const int R = s->map.replicas, rw = s->n_ctx % R;   // a support writes replica n_ctx mod R
+    for (int l = 0; l < L; l++)
+        for (int r = 0; r < R; r++) s->port[l * R + r] = support && r == rw ? s->cg[l] : 0;
     rc |= l2_sim_set_input(s->sim, s->map.pop_we, s->port);
     rc |= l2_sim_set_input(s->sim, s->map.pop_cg, s->cg);
     if (rc) return err_wrap(ERR_ARG, "loihi2-emu: host input");

@@ -14,17 +14,21 @@
 
 typedef struct {
     l2_net *net;
-    int pop_x0, pop_one, pop_nm, pop_we, pop_cg;   // host ports: (d_model), (1), (L), (L), (L)
+    int pop_x0, pop_one, pop_nm, pop_we, pop_cg;   // host ports: (d_model), (1), (L), (L R), (L)
     int pop_log;                                    // (n_labels) graded readout
-    int plastic[FQ_MAX_LAYERS][L2ROW_MAX_HEADS][2]; // learning connections P_h -> A+_h, A-_h
+    int plastic[FQ_MAX_LAYERS][L2ROW_MAX_HEADS][2]; // learning connections P_h -> A+_h, A-_h ((R hd) x hd each)
     int n_layers, n_heads, head_dim;
+    int replicas;     // R: plastic replicas per head (fq_replicas); WE is (L, R), index l R + r
     int latency;      // the logits are the readout's output at step s0 + latency (8 L + 1)
     int stride;       // timesteps per token (8 (L + 1)); the host feeds a token at s0 ≡ 5 mod 8
 } l2row_map;
 
 // Builds the network of q (rule NULL = L2ROW_RULE; a rule with a decay term such as
 // "dw = u0*x1*y2 - 2^-3*u0*w" gives forgetting and breaks the equality with fw-quant).
-int l2row_build(const fq_model *q, const char *rule, l2row_map *out);
+int l2row_build(const fq_model *q, const char *rule, l2row_map *out);   // one replica
+// The same with R (1..FQ_MAX_REPL) replicas of each head's plastic synapses (context sharding:
+// support t writes replica t mod R through its own write gate WE[l R + r]; every replica is read).
+int l2row_build_r(const fq_model *q, const char *rule, int replicas, l2row_map *out);
 void l2row_map_free(l2row_map *m);
 
 // Per-token emulator counts of a loihi2-emu row, summed since it was opened.

@@ -114,6 +114,11 @@ int fq_write_gain(const fq_model *q, int l, int max_ctx) {
     return cg < 1 ? 1 : cg;
 }
 
+int fq_replicas(int max_ctx) {
+    int R = (max_ctx + FQ_REPL_CTX - 1) / FQ_REPL_CTX;
+    return R < 1 ? 1 : R > FQ_MAX_REPL ? FQ_MAX_REPL : R;
+}
+
 int32_t fq_nm(const fq_model *q, int l, int n, int cg) {
     double v = q->g_att[l] * ldexp(1.0, q->pz[l]) * (1 << FQ_GAIN_SHIFT) / ((double)cg * n);
     return fq_sat(llround(v));

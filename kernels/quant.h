@@ -44,7 +44,9 @@
 #define FQ_E1 1              // S = Σ (k q) >> 1   (matches x1 = k / 2)
 #define FQ_E2 3              // F = (S vc) >> 3    (matches the learning engine's >> 3)
 #define FQ_GAIN_SHIFT 8      // G = (v · wg) >> 8, vc = (v · cg) >> 8
-#define FQ_W_TARGET 800.0    // write gain: calibrated p99.9 of W± (unsaturated) mapped here; above 255
+#define FQ_MAX_REPL 32       // plastic-synapse replicas per head (context sharding, see below)
+#define FQ_REPL_CTX 4        // supports per replica (measured on /tmp/m4: 1, 2, 4 within 0.5 point; 10 -5 at 20-way 5-shot)
+#define FQ_W_TARGET 400.0    // write gain: calibrated p99.9 of W± (unsaturated) mapped here; above 255
                              // on purpose: a few saturated synapses cost less than coarser values
 
 typedef struct {
@@ -103,6 +105,12 @@ static inline int32_t fq_sat8(int32_t x) { return x > 127 ? 127 : x < -128 ? -12
 static inline int64_t fq_wexp(int64_t x, int e) { return e >= 0 ? x * ((int64_t)1 << e) : x >> -e; }
 // Write gain for a context of up to max_ctx supports: cg = round(256 c) (256 = no scaling).
 int fq_write_gain(const fq_model *q, int layer, int max_ctx);
+// Replicas R of each head's plastic synapses for a context of up to max_ctx supports
+// (ceil(max_ctx / FQ_REPL_CTX), at most FQ_MAX_REPL): support t writes replica t mod R, the
+// query reads all R and Z sums them. Each replica holds ceil(max_ctx / R) supports, and that
+// is the context its write gain is computed for: fq_write_gain(q, l, fq_repl_ctx(max_ctx, R)).
+int fq_replicas(int max_ctx);
+static inline int fq_repl_ctx(int max_ctx, int R) { return (max_ctx + R - 1) / R; }
 // Host multiplier for the 1/(head_dim n) scale of layer l; n = tokens the token sees.
 int32_t fq_nm(const fq_model *q, int layer, int n, int cg);
 // Host side of a token: x0 (d_model) = quantized W_in e + b_in + L[label]. xf: (d_model) scratch.
