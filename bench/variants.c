@@ -108,11 +108,16 @@ int quantize_cmd(int argc, char **argv) {
         rc = mdl_save_ex(out, &m, note, fq_save_h5, &q);
     }
     if (!rc) {
-        printf("quantized: s_x %.4g, s_log %.4g, %d mantissas clipped; write gains (cg/256) at ctx 5/25/20/100:",
+        const int ctx[4] = {5, 25, 20, 100};
+        printf("quantized: s_x %.4g, s_log %.4g, %d mantissas clipped; replicas R and write gains (cg/256) at ctx 5/25/20/100:",
                q.s_x, q.s_log, q.n_weights_clipped);
-        for (int l = 0; l < q.cfg.n_layers; l++)
-            printf(" L%d %d/%d/%d/%d", l, fq_write_gain(&q, l, 5), fq_write_gain(&q, l, 25), fq_write_gain(&q, l, 20),
-                   fq_write_gain(&q, l, 100));
+        for (int l = 0; l < q.cfg.n_layers; l++) {
+            printf(" L%d", l);
+            for (int i = 0; i < 4; i++) {
+                int R = fq_replicas(ctx[i]);
+                printf("%s%dx%d", i ? "/" : " ", R, fq_write_gain(&q, l, fq_repl_ctx(ctx[i], R)));
+            }
+        }
         printf("\nwritten %s (with /decoder_quant)\n", out);
     }
     fq_free(&q);

@@ -3,22 +3,28 @@
 //
 // The network (per layer l; H heads of head_dim; populations are graded units unless said):
 //   host ports   X0 (d_model) token embedding (layer 0's X), ONE (1) bias source = FQ_ONE,
-//                NM (L) 1/n multipliers, WE (L) write gains (0 for a query), CG (L) value gains.
+//                NM (L) 1/n multipliers, WE (L, R) write gains per replica (cg for the replica
+//                this support writes, t mod R; 0 for the others and for a query), CG (L) value gains.
 //   Qp, Kp       ReLU of W_q X, W_k X — the query and key for the self term
 //   V            W_v X (identity)
 //   P_h          ReLU unit receiving W_q X (delay 0) and W_k X (delay 2): it emits the query,
 //                then two steps later the key, into the plastic synapses of head h
-//   A+_h, A-_h   ReLU units, post of the plastic connections P_h -> A±_h
+//   A+_h, A-_h   ReLU units (R hd each: one block of hd per replica r, see quant.h "Context
+//                sharding"), post of the plastic connections P_h -> A±_h ((R hd) x hd synapses:
+//                rows r hd .. r hd + hd − 1 are replica r's)
 //                (learning-dense, weights 0 at the start of each episode, rule L2ROW_RULE,
 //                excitatory 8-bit weights 0..255, graded keys OVERWRITE x1, tau 0 everywhere,
 //                three-factor with y2 written by the post neuron's own payload each step).
-//                A± also receive ±G (head h) so they emit the value's positive / negative
-//                part on the key's step: signed values split into two populations.
+//                A± also receive ±G_r (head h, block r) so they emit the value's positive /
+//                negative part on the key's step: signed values split into two populations.
+//                Only the written replica's block gets a nonzero G_r, so only its y2 is nonzero
+//                and only its rows learn (dw = x1 y2 >> 3 is 0 elsewhere).
 //   E (product)  (Kp · Qp) >> 1;  S (H units) per-head sums of E — S = φ(k)·φ(q)
-//   G (product)  (V · WE) >> 8 — the value written (0 for queries: queries are read-only)
+//   G (product)  (R d units) G_r = (V · WE[l R + r]) >> 8 — the value written into replica r
+//                (0 for the other replicas and for queries: queries are read-only)
 //   VC (product) (V · CG) >> 8 — the value of the self term
 //   F (product)  (S · VC) >> 3 — the token's own contribution (the token sees itself)
-//   Z (product)  ((A+ − A− + F) · NM) >> pz — attention output scaled by 1/(head_dim · n);
+//   Z (product)  ((Σ_r (A+_r − A−_r) + F) · NM) >> pz — attention output scaled by 1/(head_dim n);
 //                NM arrives on one step only, so Z also gates out A±'s other outputs
 //   Y            W_o Z + X;   Hd (ReLU) W_1 Y + b_1;   X' = W_2 Hd + Y + b_2 (next layer's X)
 //   LOG          W_out X_L + b_out, read by the host.
