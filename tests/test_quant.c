@@ -266,3 +266,30 @@ Test(l2row, decay_rule_variant_builds) {
     fq_free(&q);
     free(p);
 }
+
+// Context sharding: R = ceil(ctx / FQ_REPL_CTX) replicas (capped), and the builder takes R.
+Test(l2row, replicas) {
+    cr_assert_eq(fq_replicas(1), 1);
+    cr_assert_eq(fq_replicas(FQ_REPL_CTX), 1);
+    cr_assert_eq(fq_replicas(FQ_REPL_CTX + 1), 2);
+    cr_assert_eq(fq_replicas(100), (100 + FQ_REPL_CTX - 1) / FQ_REPL_CTX);
+    cr_assert_eq(fq_replicas(100000), FQ_MAX_REPL);
+    cr_assert_eq(fq_repl_ctx(100, 25), 4);
+    tf_config c = cfg_small();
+    float *p = random_model(&c, 41, 0.2f);
+    fq_model q;
+    set_scales(&q, &c, 30);
+    cr_assert_eq(fq_derive(&q, &c, p), 0, "%s", err_msg());
+    l2row_map m;
+    cr_assert_eq(l2row_build_r(&q, NULL, 3, &m), 0, "%s", err_msg());
+    cr_assert_eq(m.replicas, 3);
+    l2_sim *s;
+    cr_assert_eq(l2_sim_new(m.net, NULL, NULL, &s), 0, "%s", err_msg());
+    cr_assert_eq(l2_sim_run(s, 48), 0);
+    l2_sim_free(s);
+    l2row_map_free(&m);
+    cr_assert_neq(l2row_build_r(&q, NULL, 0, &m), 0, "0 replicas refused");
+    cr_assert_neq(l2row_build_r(&q, NULL, FQ_MAX_REPL + 1, &m), 0, "too many replicas refused");
+    fq_free(&q);
+    free(p);
+}
