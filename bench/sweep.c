@@ -433,8 +433,8 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
         dec_row rw[SWEEP_MAX_ROWS];
         int pos[SWEEP_MAX_ROWS] = {0}, cap[SWEEP_MAX_ROWS], alive[SWEEP_MAX_ROWS], rrc[SWEEP_MAX_ROWS] = {0};
         static char rmsg[SWEEP_MAX_ROWS][512];
-        double t_start = now_ns(), paired_change[SWEEP_MAX_ROWS];
-        for (int r = 0; r < R; r++) paired_change[r] = NAN;
+        double t_start = now_ns(), paired_change[SWEEP_MAX_ROWS], paired_ref[SWEEP_MAX_ROWS];
+        for (int r = 0; r < R; r++) paired_change[r] = paired_ref[r] = NAN;
         memset(rw, 0, sizeof rw);
         for (int r = 0; r < R; r++) {
             const dec_ops *ops = dec_find(o->rows[r]);
@@ -503,8 +503,13 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
                         if (k < 0) { rc = ERR_NOMEM; goto done; }
                         h5r_set_i64(tfp, 0, k, ci); h5r_set_i64(tfp, 1, k, c->d_model); h5r_set_i64(tfp, 2, k, c->n_heads);
                         h5r_set_str(tfp, 3, k, ops->name); h5r_set_i64(tfp, 4, k, t); h5r_set_i64(tfp, 5, k, SWEEP_T_REF);
-                        h5r_set_f64(tfp, 6, k, mr); h5r_set_f64(tfp, 7, k, mt); h5r_set_f64(tfp, 8, k, mr / mt - 1.0);
-                        paired_change[r] = mr / mt - 1.0;
+                        // Two instances of a row differ by a few % at equal context (placement of
+                        // their buffers), so the change is the row/twin ratio relative to its
+                        // value at the first paired point (t = t_ref, both at the same context).
+                        if (isnan(paired_ref[r])) paired_ref[r] = mr / mt;
+                        h5r_set_f64(tfp, 6, k, mr); h5r_set_f64(tfp, 7, k, mt);
+                        h5r_set_f64(tfp, 8, k, mr / mt / paired_ref[r] - 1.0);
+                        paired_change[r] = mr / mt / paired_ref[r] - 1.0;
                     }
                 }
                 if (!rrc[r]) rrc[r] = measure_point(&rw[r], pool + (size_t)(pos[r] % SWEEP_POOL) * c->d_in, pos[r] % c->n_labels,
@@ -708,7 +713,7 @@ int sweep_cmd(int argc, char **argv) {
     int rc = ERR_OK;
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--quick")) { t_max = 8192; o.reps = 9; o.stream_bytes = (size_t)256 << 20; o.stream_ntimes = 3; continue; }
+        if (!strcmp(a, "--quick")) { t_max = 16384; o.reps = 9; o.stream_bytes = (size_t)256 << 20; o.stream_ntimes = 3; continue; }
         if (i + 1 >= argc) return err_set(ERR_ARG, "sweep: %s needs a value", a);
         const char *v = argv[++i];
         int n, tmp[1];

@@ -22,7 +22,7 @@ step "T0 what this machine can measure -> $OUT/info.txt"
 if [ "$QUICK" = 1 ]; then
   step "T1 bandwidth probe (256 MiB arrays: below 4x LLC, labelled so)"
   "$BIN" stream --array-mib 256 --ntimes 3 --out "$OUT/stream.h5"
-  step "F1-F3, T2 sweep t = 1..8192 (quick), every registered row"
+  step "F1-F3, T2 sweep t = 1..16384 (quick), every registered row"
   "$BIN" sweep --quick --out "$OUT/sweep.h5"
 else
   step "T1 bandwidth probe (arrays 4x LLC)"
