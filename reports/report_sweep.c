@@ -91,6 +91,7 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
     h5r_read_attr_f64(path, obj, "compute_ceiling_gflops_1t", &peak);
     // t* of the first config (query tokens): measured from counted bytes, and analytic.
     double tq = NAN, tq_an = NAN;
+    char tq_cfg[64] = "";
     h5r_table x;
     if (h5r_read_table(path, run, "crossover", &x) == 0) {
         int ck = h5r_col_index(&x, "kind"), cm = h5r_col_index(&x, "t_star_measured_bytes"),
@@ -99,6 +100,10 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
             if (!strcmp(cstr(&x, ck, r), "query") && x.cols[cc].i64[r] == 0 && isnan(tq)) {
                 tq = x.cols[cm].f64[r];
                 tq_an = x.cols[ca].f64[r];
+                int cd = h5r_col_index(&x, "d_model"), chh = h5r_col_index(&x, "n_heads");
+                if (cd >= 0 && chh >= 0)
+                    snprintf(tq_cfg, sizeof tq_cfg, "d=%lld H=%lld", (long long)x.cols[cd].i64[r],
+                             (long long)x.cols[chh].i64[r]);
             }
         h5r_table_free(&x);
     }
@@ -153,11 +158,14 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
     char run_clean[128];
     snprintf(run_clean, sizeof run_clean, "%s", run);
     for (char *p = run_clean; *p; p++) if (strchr("'\"\\`$", *p)) *p = '_';
-    const char *extra_fmt[3] = {"tstar=%.17g;tstar_analytic=%.17g", "tstar=%.17g;tstar_analytic=%.17g",
+    int multi_cfg = 0;
+    for (int k = 0; k < ns; k++) multi_cfg |= se[k].cfg != se[0].cfg;
+    if (!multi_cfg) tq_cfg[0] = 0;
+    const char *extra_fmt[3] = {"tstar=%.17g;tstar_analytic=%.17g;tstar_cfg=\"%s\"", "tstar=%.17g;tstar_analytic=%.17g;tstar_cfg=\"%s\"",
                                 "triad=%.17g;peak=%.17g;triad_cache=%.17g"};
     for (int i = 0; i < 3; i++) {
         char extra[128];
-        if (i < 2) snprintf(extra, sizeof extra, extra_fmt[i], isfinite(tq) ? tq : -1.0, isfinite(tq_an) ? tq_an : -1.0);
+        if (i < 2) snprintf(extra, sizeof extra, extra_fmt[i], isfinite(tq) ? tq : -1.0, isfinite(tq_an) ? tq_an : -1.0, tq_cfg);
         else snprintf(extra, sizeof extra, extra_fmt[i], isfinite(triad) ? triad : -1.0, isfinite(peak) ? peak : -1.0,
                       isfinite(triad_cache) ? triad_cache : -1.0);
         snprintf(vars, sizeof vars, "datafile=\"%s\";outbase=\"%s\";title_text=\"sweep run %s\";labels=\"%s\";%s",

@@ -9,8 +9,9 @@ if (!exists("title_text")) title_text = "memory traffic per token"
 if (!exists("labels")) labels = "row"
 if (!exists("tstar")) tstar = -1
 if (!exists("tstar_analytic")) tstar_analytic = -1
+if (!exists("tstar_cfg")) tstar_cfg = ""
 
-set title title_text . " | counted bytes per query token" noenhanced
+set title title_text . " | counted bytes per query token (dashed: state only)" noenhanced
 set xlabel "context length t (tokens)"
 set ylabel "counted memory traffic per token (bytes)"
 set logscale x 2
@@ -26,28 +27,32 @@ set linetype 4 lc rgb "#ccbb44" lw 1.5
 set linetype 5 lc rgb "#66ccee" lw 1.5
 set linetype 6 lc rgb "#aa3377" lw 1.5
 set linetype cycle 6
-set key top left noenhanced font ",9"
+if (words(labels) > 4) {
+    set key outside right top noenhanced font ",8"
+} else {
+    set key top left noenhanced font ",9"
+}
 if (tstar > 0) {
     set arrow 1 from tstar, graph 0 to tstar, graph 1 nohead dashtype 2 lc rgb "gray30" lw 1.5
-    set label 1 sprintf("t* = %.1f (analytic %.1f)", tstar, tstar_analytic) at tstar, graph 0.55 offset 1,0 noenhanced
+    set label 1 sprintf("t* = %.1f (analytic %.1f) %s", tstar, tstar_analytic, tstar_cfg) at tstar, graph 0.55 offset 1,0 noenhanced
 }
 
 do for [fmt in "png svg"] {
     if (fmt eq "png") {
         if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
-            set terminal pngcairo size 900,600 noenhanced
+            set terminal pngcairo size (words(labels) > 4 ? 1100 : 900),600 noenhanced
         } else {
             set terminal png size 900,600
         }
     } else {
-        set terminal svg size 900,600 dynamic noenhanced
+        set terminal svg size (words(labels) > 4 ? 1100 : 900),600 dynamic noenhanced
     }
     set output outbase . "." . fmt
     # solid: everything the token touches (weights + state); dashed: the state alone
     # (KV cache or fast weights), where the crossover is plain to see.
     plot for [i = 1:words(labels)] datafile index (i - 1) using 1:2 with linespoints \
-             lc i dt 1 pt (i + 5) ps (0.9 - 0.2 * i) title word(labels, i) . " total", \
+             lc i dt 1 pt (i + 5) ps 0.6 title word(labels, i), \
          for [i = 1:words(labels)] datafile index (i - 1) using 1:(($4 + $5) > 0 ? $4 + $5 : 1/0) \
-             with lines lc i dt 2 title word(labels, i) . " state only"
+             with lines lc i dt 2 notitle
     unset output
 }

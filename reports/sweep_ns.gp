@@ -10,6 +10,7 @@ if (!exists("title_text")) title_text = "time per token"
 if (!exists("labels")) labels = "row"
 if (!exists("tstar")) tstar = -1
 if (!exists("tstar_analytic")) tstar_analytic = -1
+if (!exists("tstar_cfg")) tstar_cfg = ""
 
 set encoding utf8
 set title title_text . " | wall time per query token (median; dashed: min)" noenhanced
@@ -32,7 +33,7 @@ set linetype cycle 6
 set key top left noenhanced
 if (tstar > 0) {
     set arrow 1 from tstar, graph 0 to tstar, graph 1 nohead dashtype 2 lc rgb "gray30"
-    set label 1 sprintf("traffic t* = %.1f", tstar) at tstar, graph 0.55 offset 1,0 noenhanced
+    set label 1 sprintf("traffic t* = %.1f %s", tstar, tstar_cfg) at tstar, graph 0.55 offset 1,0 noenhanced
 }
 
 do for [fmt in "png svg"] {
