@@ -4,6 +4,7 @@
 #include "datasets/dataset.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
+#include "kernels/qat.h"
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -81,10 +82,23 @@ int quantize_cmd(int argc, char **argv) {
     const char *model = "models/default.h5", *out = NULL, *task = "auto", *data = NULL;
     fq_cal_opts o;
     fq_cal_opts_default(&o);
-    int rc = 0;
+    qat_options qo;
+    qat_default_options(&qo);
+    qo.log = stderr;
+    int rc = 0, keep_scales = 0;
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--model")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; model = v; }
+        else if (!strcmp(a, "--qat-steps")) rc = parse_int(a, opt(argc, argv, &i), 0, 1000000, &qo.steps);
+        else if (!strcmp(a, "--qat-batch")) rc = parse_int(a, opt(argc, argv, &i), 1, 4096, &qo.batch);
+        else if (!strcmp(a, "--qat-lr")) {
+            if (!(v = opt(argc, argv, &i))) return ERR_ARG;
+            char *end;
+            qo.lr = strtof(v, &end);
+            if (*end || !(qo.lr > 0 && qo.lr < 1)) return err_set(ERR_ARG, "--qat-lr: '%s' is not in (0, 1)", v);
+        }
+        else if (!strcmp(a, "--qat-keep-scales")) keep_scales = 1;
+        else if (!strcmp(a, "--threads")) rc = parse_int(a, opt(argc, argv, &i), 1, 256, &qo.threads);
         else if (!strcmp(a, "--out")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; out = v; }
         else if (!strcmp(a, "--task")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; task = v; }
         else if (!strcmp(a, "--data")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; data = v; }
@@ -102,9 +116,23 @@ int quantize_cmd(int argc, char **argv) {
         fprintf(stderr, "quantize: calibrating on %d background episodes (5/20-way, 1/5-shot)\n", o.episodes);
         rc = fq_calibrate(&q, &m, &bg, &o);
     }
+    if (!rc && qo.steps > 0) {
+        // Quantization-aware fine-tuning of decoder_linear through the fixed-point forward,
+        // then (unless --qat-keep-scales) a fresh calibration of the fine-tuned model.
+        fprintf(stderr, "quantize: QAT, %d steps of %d background episodes (lr %g)\n", qo.steps, qo.batch, qo.lr);
+        rc = qat_finetune(&m, &q, &bg, &qo);
+        if (!rc) mdl_hash(&m);
+        if (!rc && !keep_scales) {
+            fprintf(stderr, "quantize: re-calibrating the fine-tuned model\n");
+            fq_free(&q);
+            memset(&q, 0, sizeof q);
+            rc = fq_calibrate(&q, &m, &bg, &o);
+        }
+    }
     if (!rc) {
         char note[256];
-        snprintf(note, sizeof note, "float model %s, fixed-point decoder calibrated on %d background episodes", model, o.episodes);
+        snprintf(note, sizeof note, "float model %s, fixed-point decoder calibrated on %d background episodes%s", model, o.episodes,
+                 qo.steps > 0 ? (keep_scales ? ", decoder_linear fine-tuned (QAT, scales kept)" : ", decoder_linear fine-tuned (QAT), re-calibrated") : "");
         rc = mdl_save_ex(out, &m, note, fq_save_h5, &q);
     }
     if (!rc) {

@@ -608,3 +608,63 @@ done:
     free(td.alpha_cls); free(td.alpha_n); free(td.img_class); free(emb_all); free(ckp);
     return rc;
 }
+
+// ---------------------------------------------------------------- sampler hook ---------
+
+struct tr_sampler {
+    tr_options o;
+    train_data td;
+    float *emb_all;
+    int D, n_labels;
+};
+
+void tr_sampler_close(tr_sampler *s) {
+    if (!s) return;
+    if (s->td.alpha_cls) for (int a = 0; a < s->td.set->n_alphabets; a++) free(s->td.alpha_cls[a]);
+    free(s->td.alpha_cls); free(s->td.alpha_n); free(s->td.img_class); free(s->emb_all);
+    free(s);
+}
+
+int tr_sampler_open(const tr_options *o, const ds_set *set, const mdl_model *m, int n_labels, tr_sampler **out) {
+    *out = NULL;
+    if (o->min_way < 2 || o->min_way > n_labels || o->max_shot < 1 || o->max_shot > 64 || o->queries_total < 1)
+        return err_set(ERR_ARG, "episode shape out of range (min_way 2..%d, max_shot 1..64)", n_labels);
+    tr_sampler *s = calloc(1, sizeof *s);
+    if (!s) return err_set(ERR_NOMEM, "out of memory");
+    s->o = *o;
+    s->D = enc_d_out(&m->enc);
+    s->n_labels = n_labels;
+    train_data *td = &s->td;
+    td->set = set;
+    td->n_vclass = set->n_classes * 4;
+    td->img_class = malloc((size_t)set->n_images * sizeof(int));
+    td->alpha_cls = calloc(set->n_alphabets, sizeof(int *));
+    td->alpha_n = calloc(set->n_alphabets, sizeof(int));
+    if (!td->img_class || !td->alpha_cls || !td->alpha_n) { tr_sampler_close(s); return err_set(ERR_NOMEM, "out of memory"); }
+    for (int c = 0; c < set->n_classes; c++) {
+        for (int i = set->class_start[c]; i < set->class_start[c + 1]; i++) td->img_class[i] = c;
+        td->alpha_n[set->class_alphabet[c]]++;
+    }
+    for (int a = 0; a < set->n_alphabets; a++) {
+        td->alpha_cls[a] = malloc((size_t)(td->alpha_n[a] + 1) * sizeof(int));
+        if (!td->alpha_cls[a]) { tr_sampler_close(s); return err_set(ERR_NOMEM, "out of memory"); }
+        td->alpha_n[a] = 0;
+    }
+    for (int c = 0; c < set->n_classes; c++) {
+        int a = set->class_alphabet[c];
+        td->alpha_cls[a][td->alpha_n[a]++] = c;
+    }
+    int rc = embed_all(o, m, set, &s->emb_all);
+    if (rc) { tr_sampler_close(s); return rc; }
+    *out = s;
+    return 0;
+}
+
+int tr_sampler_max_tokens(const tr_sampler *s) {
+    int max_q = s->o.queries_total / s->o.min_way > 1 ? s->o.queries_total / s->o.min_way : 1;
+    return s->n_labels * (s->o.max_shot + max_q);
+}
+
+void tr_sampler_episode(const tr_sampler *s, rng_t *r, float *emb, int *label, int *n_sup, int *n_q, int *n_way) {
+    sample_train_episode(&s->o, &s->td, s->emb_all, s->D, s->n_labels, r, emb, label, n_sup, n_q, n_way);
+}

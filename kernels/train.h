@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include "datasets/dataset.h"
 #include "kernels/model.h"
+#include "kernels/rng.h"
 
 typedef struct {
     int threads;
@@ -43,5 +44,15 @@ int tr_train(const tr_options *o, const ds_set *train, mdl_model *m);
 // Evaluation-free helper shared with tests: rotated (k * 90 deg) and shifted copy of a
 // DS_SIDE image; pixels shifted in from outside are 0.
 void tr_augment(const float *src /*(DS_PIX)*/, int rot, int dx, int dy, float *dst /*(DS_PIX)*/);
+
+// The decoder stages' episode sampler, for other fine-tuning stages (kernels/qat.c): the
+// rotated classes of `set` embedded once with m's encoder, episodes drawn exactly as in
+// stage 2 (N in min_way..n_labels, K in 1..max_shot, half within one alphabet).
+typedef struct tr_sampler tr_sampler;
+int tr_sampler_open(const tr_options *o, const ds_set *set, const mdl_model *m, int n_labels, tr_sampler **out);
+// emb: (n_labels * (max_shot + max(1, queries_total / min_way)), d_in); returns the shape.
+void tr_sampler_episode(const tr_sampler *s, rng_t *r, float *emb, int *label, int *n_sup, int *n_q, int *n_way);
+int tr_sampler_max_tokens(const tr_sampler *s);
+void tr_sampler_close(tr_sampler *s);
 
 #endif

@@ -105,6 +105,13 @@ static inline int n_visible(int t, int n_sup) { return t < n_sup ? t + 1 : n_sup
 
 float tf_forward(const tf_config *c, const float *flat, tf_acts *a, const float *emb,
                  const int *label, int n_sup, int n_q, int n_way, int *n_correct) {
+    return tf_forward_hook(c, flat, a, emb, label, n_sup, n_q, n_way, n_correct, NULL);
+}
+
+#define HOOK_FWD(site, l) do { if (hook && hook->fwd) hook->fwd(hook->ctx, site, l, a, emb, label, n_sup, n_q); } while (0)
+
+float tf_forward_hook(const tf_config *c, const float *flat, tf_acts *a, const float *emb, const int *label,
+                      int n_sup, int n_q, int n_way, int *n_correct, const tf_hook *hook) {
     tf_weights w;
     tf_weights_map(c, (float *)flat, &w);
     const int T = n_sup + n_q, d = c->d_model, f = c->d_ff, H = c->n_heads, hd = d / H;
@@ -117,6 +124,7 @@ float tf_forward(const tf_config *c, const float *flat, tf_acts *a, const float 
         const float *le = w.label_emb + (size_t)(t < n_sup ? label[t] : c->n_labels) * d;
         for (int i = 0; i < d; i++) x0[(size_t)t * d + i] += le[i];
     }
+    HOOK_FWD(TF_SITE_X0, 0);
     for (int l = 0; l < c->n_layers; l++) {
         const float *X = a->x + l * Td;
         float *Q = a->q + l * Td, *K = a->k + l * Td, *V = a->v + l * Td, *AO = a->ao + l * Td;
@@ -126,6 +134,9 @@ float tf_forward(const tf_config *c, const float *flat, tf_acts *a, const float 
         ts_matmul_xwT(Q, X, w.wq + l * dd, NULL, T, d, d);
         ts_matmul_xwT(K, X, w.wk + l * dd, NULL, T, d, d);
         ts_matmul_xwT(V, X, w.wv + l * dd, NULL, T, d, d);
+        HOOK_FWD(TF_SITE_Q, l);
+        HOOK_FWD(TF_SITE_K, l);
+        HOOK_FWD(TF_SITE_V, l);
         memset(AO, 0, Td * sizeof(float));
         for (int h = 0; h < H; h++) {
             for (int t = 0; t < T; t++) {
@@ -164,12 +175,16 @@ float tf_forward(const tf_config *c, const float *flat, tf_acts *a, const float 
                 }
             }
         }
+        HOOK_FWD(TF_SITE_AO, l);
         ts_matmul_xwT(XM, AO, w.wo + l * dd, NULL, T, d, d);
         for (size_t i = 0; i < Td; i++) XM[i] += X[i];
+        HOOK_FWD(TF_SITE_XMID, l);
         ts_matmul_xwT(Hh, XM, w.w1 + (size_t)l * f * d, w.b1 + (size_t)l * f, T, f, d);
         for (size_t i = 0; i < (size_t)T * f; i++) Hh[i] = tf_relu(Hh[i]);
+        HOOK_FWD(TF_SITE_H, l);
         ts_matmul_xwT(XN, Hh, w.w2 + (size_t)l * d * f, w.b2 + (size_t)l * d, T, d, f);
         for (size_t i = 0; i < Td; i++) XN[i] += XM[i];
+        HOOK_FWD(TF_SITE_XN, l);
     }
     // Readout for queries only; loss = mean CE over the first n_way logits.
     const float *XF = a->x + (size_t)c->n_layers * Td;
@@ -177,8 +192,12 @@ float tf_forward(const tf_config *c, const float *flat, tf_acts *a, const float 
     int correct = 0;
     for (int j = 0; j < n_q; j++) {
         int t = n_sup + j;
-        float *lg = a->logits + (size_t)t * c->n_labels;
-        ts_matvec(lg, w.w_out, XF + (size_t)t * d, w.b_out, c->n_labels, d);
+        ts_matvec(a->logits + (size_t)t * c->n_labels, w.w_out, XF + (size_t)t * d, w.b_out, c->n_labels, d);
+    }
+    HOOK_FWD(TF_SITE_LOGITS, c->n_layers - 1);
+    for (int j = 0; j < n_q; j++) {
+        int t = n_sup + j;
+        const float *lg = a->logits + (size_t)t * c->n_labels;
         float mx = -INFINITY;
         int arg = 0;
         for (int i = 0; i < n_way; i++) if (lg[i] > mx) { mx = lg[i]; arg = i; }
@@ -195,6 +214,11 @@ float tf_forward(const tf_config *c, const float *flat, tf_acts *a, const float 
 
 void tf_backward(const tf_config *c, const float *flat, tf_acts *a, const float *emb,
                  const int *label, int n_sup, int n_q, int n_way, float *grad, float *demb) {
+    tf_backward_hook(c, flat, a, emb, label, n_sup, n_q, n_way, grad, demb, NULL);
+}
+
+void tf_backward_hook(const tf_config *c, const float *flat, tf_acts *a, const float *emb, const int *label,
+                      int n_sup, int n_q, int n_way, float *grad, float *demb, const tf_hook *hook) {
     tf_weights w, g;
     tf_weights_map(c, (float *)flat, &w);
     tf_weights_map(c, grad, &g);
@@ -277,6 +301,11 @@ void tf_backward(const tf_config *c, const float *flat, tf_acts *a, const float 
                     }
                 }
             }
+        }
+        if (hook && hook->bwd) {
+            hook->bwd(hook->ctx, TF_SITE_Q, l, a, dQ, n_sup, n_q);
+            hook->bwd(hook->ctx, TF_SITE_K, l, a, dK, n_sup, n_q);
+            hook->bwd(hook->ctx, TF_SITE_V, l, a, dV, n_sup, n_q);
         }
         // New dX = dXM + dQ Wq + dK Wk + dV Wv
         memcpy(dX, dXM, Td * sizeof(float));

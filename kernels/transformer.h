@@ -86,4 +86,25 @@ float tf_forward(const tf_config *c, const float *flat, tf_acts *a,
 void tf_backward(const tf_config *c, const float *flat, tf_acts *a, const float *emb,
                  const int *label, int n_sup, int n_q, int n_way, float *grad, float *demb);
 
+// ---- optional activation hook (quantization-aware training, kernels/qat.c) ------------
+// fwd is called once per site and layer right after tf_forward has computed that tensor for
+// all T tokens (in a: x[0] for X0; q, k, v, ao, xmid, h, x[l+1] of layer l; logits of the
+// queries before the loss) and may overwrite it (fake quantization: the backward then runs
+// on the overwritten values — a straight-through estimator). bwd is called in tf_backward
+// with the gradient w.r.t. q, k or v of layer l (T x d_model) before it propagates, and may
+// zero entries (where the forward clipped). With hook == NULL both behave exactly like
+// tf_forward / tf_backward.
+typedef enum { TF_SITE_X0, TF_SITE_Q, TF_SITE_K, TF_SITE_V, TF_SITE_AO, TF_SITE_XMID, TF_SITE_H,
+               TF_SITE_XN, TF_SITE_LOGITS } tf_site;
+typedef struct {
+    void *ctx;
+    void (*fwd)(void *ctx, tf_site site, int layer, tf_acts *a, const float *emb, const int *label,
+                int n_sup, int n_q);
+    void (*bwd)(void *ctx, tf_site site, int layer, const tf_acts *a, float *grad, int n_sup, int n_q);
+} tf_hook;
+float tf_forward_hook(const tf_config *c, const float *flat, tf_acts *a, const float *emb, const int *label,
+                      int n_sup, int n_q, int n_way, int *n_correct, const tf_hook *hook);
+void tf_backward_hook(const tf_config *c, const float *flat, tf_acts *a, const float *emb, const int *label,
+                      int n_sup, int n_q, int n_way, float *grad, float *demb, const tf_hook *hook);
+
 #endif
