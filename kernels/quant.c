@@ -206,7 +206,7 @@ int fq_calibrate(fq_model *q, const mdl_model *m, const ds_set *bg, const fq_cal
             }
             mdl_embed(m, T, img, emb);
             tf_forward(c, P, &a, emb, lab, n_sup, n_q, nw, NULL);
-            const int MT = a.max_tokens;
+            const int MT = T;   // tf_forward lays the activations out with the episode's T (not max_tokens) per layer
             if (pass == 0) {
                 for (int l = 0; l <= L && !rc; l++)
                     for (size_t i = 0; i < (size_t)T * d; i++) rc |= push(&sx, a.x[(size_t)l * MT * d + i]);
