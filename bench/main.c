@@ -57,7 +57,7 @@ static const char *usage_text =
     "  report    FILE [--run ID] [--out-dir DIR]  figures (PNG+SVG) with gnuplot\n"
     "  info      what this machine can measure (PAPI events and why not, CPU, caches)\n"
     "  stream    bandwidth probe: STREAM copy/scale/add/triad, arrays 4x LLC (--array-mib N --ntimes N --threads N --out FILE)\n"
-    "  sweep     per-token ns/bytes/counters vs context t, crossover t*, decode GB/s vs triad (--t-max N --rows LIST --widths LIST --heads LIST --reps N --model FILE --quick --out FILE)\n"
+    "  sweep     per-token ns/bytes/counters vs context t, crossover t*, decode GB/s vs triad (--t-max N --rows LIST --widths LIST --heads LIST --reps N --model FILE --slow-t-max N --quick --out FILE)\n"
     "  quantize  calibrate the fixed-point decoder (fw-quant, loihi2-emu) on background episodes\n"
     "            --model FILE --out FILE (default: the model file) --episodes N (200)\n"
     "            --qat-steps N (0: none) quantization-aware fine-tuning of decoder_linear through the\n"

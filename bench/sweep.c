@@ -5,6 +5,7 @@
 #include "bench/stream.h"
 #include "kernels/err.h"
 #include "kernels/model.h"
+#include "kernels/quant.h"
 #include "kernels/rng.h"
 #include "kernels/transformer.h"
 
@@ -236,9 +237,12 @@ typedef struct {
     float *params[2];
     mdl_model model;
     int have_model;
+    fq_model fq;        // quantized decoder of --model, for fw-quant / loihi2-emu (when it has one)
+    int have_fq;
 } sweep_weights;
 
 static void weights_free(sweep_weights *w) {
+    if (w->have_fq) fq_free(&w->fq);
     if (w->have_model) mdl_free(&w->model);
     else { free(w->params[0]); free(w->params[1]); }
     memset(w, 0, sizeof *w);
@@ -253,6 +257,10 @@ static int weights_make(const sweep_options *o, int ci, sweep_weights *w) {
         for (int k = 0; k < 2; k++) { w->cfg[k] = w->model.dec[k]; w->params[k] = w->model.dec_params[k]; }
         if (!w->params[TF_LINEAR] || !w->params[TF_SOFTMAX])
             return err_set(ERR_FORMAT, "%s lacks a linear or softmax decoder", o->model_path);
+        // The fixed-point rows run when the model was quantized (neuroicl quantize); without
+        // it they are skipped with their own message.
+        if (fq_load(o->model_path, &w->model, &w->fq) == 0) w->have_fq = 1;
+        err_clear();
         return ERR_OK;
     }
     // The default model's shape (kernels/model_io.c) with width and heads from the axes.
@@ -439,7 +447,8 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
         for (int r = 0; r < R; r++) {
             const dec_ops *ops = dec_find(o->rows[r]);
             cap[r] = !strncmp(ops->name, "loihi2", 6) && o->slow_row_t_max < t_max ? o->slow_row_t_max : t_max;
-            rrc[r] = dec_open(&rw[r], ops, &w.cfg[ops->attn], w.params[ops->attn], cap[r] + 1);
+            rrc[r] = dec_open_aux(&rw[r], ops, &w.cfg[ops->attn], w.params[ops->attn], cap[r] + 1,
+                                  w.have_fq ? &w.fq : NULL);
             if (rrc[r]) snprintf(rmsg[r], sizeof rmsg[r], "%s", err_msg());
             alive[r] = 1;
         }
@@ -452,7 +461,8 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
             const dec_ops *ops = rw[r].ops;
             int tp = 0;
             char msg[512];
-            if (dec_open(&twin[r], ops, &w.cfg[ops->attn], w.params[ops->attn], SWEEP_T_REF + 1) ||
+            if (dec_open_aux(&twin[r], ops, &w.cfg[ops->attn], w.params[ops->attn], SWEEP_T_REF + 1,
+                             w.have_fq ? &w.fq : NULL) ||
                 fill_row(o, &twin[r], &w.cfg[ops->attn], pool, &tp, SWEEP_T_REF, logits, msg, sizeof msg)) {
                 dec_close(&twin[r]);  // no paired flatness for this row; the unpaired one remains
                 err_clear();
@@ -532,11 +542,16 @@ int sweep_run(const sweep_options *o, ctr_set *ctr, h5r_run *run) {
                 for (int ti = 0; ti < NT; ti++) {
                     const sweep_point *a = &pts[((size_t)r * NT + ti) * 2 + kind], *b = &pts[((size_t)fw * NT + ti) * 2 + kind];
                     if (!a->measured || !b->measured) continue;
+                    // State traffic (KV cache vs fast weights): the weights differ between a
+                    // float and a fixed-point row, and are the same for kv-* and fw-float.
                     ta[n] = o->t[ti];
-                    ya[n] = (double)(dec_traffic_read(&a->tr) + dec_traffic_written(&a->tr));
-                    yb[n] = (double)(dec_traffic_read(&b->tr) + dec_traffic_written(&b->tr));
+                    ya[n] = (double)(a->tr.kv_read + a->tr.kv_written + a->tr.fw_read + a->tr.fw_written);
+                    yb[n] = (double)(b->tr.kv_read + b->tr.kv_written + b->tr.fw_read + b->tr.fw_written);
                     n++;
                 }
+                int counted = 0;  // a row that keeps its state off the counted traffic has no t*
+                for (int i = 0; i < n; i++) counted |= yb[i] > 0;
+                if (!counted) continue;
                 double tm = sweep_crossing(ta, ya, yb, n);
                 n = 0;
                 for (int ti = 0; ti < NT; ti++) {
@@ -706,7 +721,7 @@ static void sweep_print(const h5r_run *run) {
 
 int sweep_cmd(int argc, char **argv) {
     static char rows_buf[512];
-    sweep_options o = {.reps = 21, .seed = 1, .stream_ntimes = 4, .slow_row_t_max = 4096, .log = stderr};
+    sweep_options o = {.reps = 21, .seed = 1, .stream_ntimes = 4, .slow_row_t_max = 64, .log = stderr};
     o.stop = &sweep_no_stop;
     const char *out = "results/neuroicl.h5", *events = NULL, *rows = dec_row_names();
     int t_max = 65536, have_t = 0, widths[SWEEP_MAX_CFG] = {64}, heads[SWEEP_MAX_CFG] = {4}, nw = 1, nh = 1;
@@ -728,6 +743,7 @@ int sweep_cmd(int argc, char **argv) {
         else if (!strcmp(a, "--reps")) { rc = sweep_list(a, v, 1, 10001, tmp, 1, &n); o.reps = tmp[0]; }
         else if (!strcmp(a, "--seed")) { rc = sweep_list(a, v, 0, INT_MAX, tmp, 1, &n); o.seed = (uint64_t)tmp[0]; }
         else if (!strcmp(a, "--stream-mib")) { rc = sweep_list(a, v, 1, 1 << 20, tmp, 1, &n); o.stream_bytes = (size_t)tmp[0] << 20; }
+        else if (!strcmp(a, "--slow-t-max")) { rc = sweep_list(a, v, 1, 1 << 20, tmp, 1, &n); o.slow_row_t_max = tmp[0]; }
         else if (!strcmp(a, "--threads")) { rc = sweep_list(a, v, 1, 256, tmp, 1, &n); o.fill_threads = tmp[0]; }
         else if (!strcmp(a, "--stream-ntimes")) { rc = sweep_list(a, v, 2, 1000, tmp, 1, &n); o.stream_ntimes = tmp[0]; }
         else return err_set(ERR_ARG, "sweep: unknown option '%s' (see neuroicl --help)", a);
