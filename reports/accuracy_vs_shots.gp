@@ -8,6 +8,7 @@ if (!exists("chance")) chance = -1
 
 set title "accuracy vs shots (95% CI)" noenhanced
 set xlabel "shots per class k"
+set xrange [0.8:*]
 set ylabel "accuracy (%)"
 set yrange [0:105]
 set logscale x 2
@@ -34,8 +35,10 @@ do for [fmt in "png svg"] {
         set terminal svg size 900,600 dynamic noenhanced
     }
     set output outbase . "." . fmt
+    # Rows with identical answers (kv-linear and fw-float) coincide: earlier rows are drawn
+    # wider so each stays visible beneath the later ones.
     plot for [i = 1:words(labels)] datafile index (i - 1) using 1:2:3:4 with yerrorlines \
-             pt (i + 5) ps 0.7 title word(labels, i), \
+             lc i lw (1.2 * (words(labels) - i + 1)) pt (i + 5) ps 0.7 title word(labels, i), \
          (chance >= 0 ? chance : 1/0) with lines dashtype 2 lc rgb "gray40" \
              title (chance >= 0 ? sprintf("chance (%.0f%%)", chance) : "")
     unset output
