@@ -98,6 +98,7 @@ int quantize_cmd(int argc, char **argv) {
             if (*end || !(qo.lr > 0 && qo.lr < 1)) return err_set(ERR_ARG, "--qat-lr: '%s' is not in (0, 1)", v);
         }
         else if (!strcmp(a, "--qat-keep-scales")) keep_scales = 1;
+        else if (!strcmp(a, "--qat-dual")) qo.dual = 1;
         else if (!strcmp(a, "--threads")) rc = parse_int(a, opt(argc, argv, &i), 1, 256, &qo.threads);
         else if (!strcmp(a, "--out")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; out = v; }
         else if (!strcmp(a, "--task")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; task = v; }

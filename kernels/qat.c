@@ -321,6 +321,10 @@ int qat_finetune(mdl_model *m, fq_model *q, const ds_set *bg, const qat_options 
             qat_hook(ctx[th], &hk);
             loss += tf_forward_hook(c, Pfq, &acts[th], emb, lab, ns, nq, nw, &nc, &hk);
             tf_backward_hook(c, Pfq, &acts[th], emb, lab, ns, nq, nw, grads + (size_t)th * np, NULL, &hk);
+            if (o->dual) {
+                tf_forward(c, P, &acts[th], emb, lab, ns, nq, nw, NULL);
+                tf_backward(c, P, &acts[th], emb, lab, ns, nq, nw, grads + (size_t)th * np, NULL);
+            }
             correct += nc;
             queries += nq;
         }

@@ -28,6 +28,8 @@ typedef struct {
     float lr;         // peak learning rate (cosine decay to 5%)
     float weight_decay;
     int threads;
+    int dual;         // 1: minimise the fixed-point loss plus the float model's loss on the same
+                      //    episodes (keeps fw-float near the model it started from)
     uint64_t seed;
     FILE *log;        // progress lines (NULL: silent)
 } qat_options;
