@@ -85,7 +85,7 @@ int quantize_cmd(int argc, char **argv) {
     qat_options qo;
     qat_default_options(&qo);
     qo.log = stderr;
-    int rc = 0, keep_scales = 0;
+    int rc = 0, keep_scales = 1;  // measured better than re-calibrating (/tmp/m4, 500 steps: 20-way 1/5-shot +1.3/+1.1)
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--model")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; model = v; }
@@ -98,6 +98,7 @@ int quantize_cmd(int argc, char **argv) {
             if (*end || !(qo.lr > 0 && qo.lr < 1)) return err_set(ERR_ARG, "--qat-lr: '%s' is not in (0, 1)", v);
         }
         else if (!strcmp(a, "--qat-keep-scales")) keep_scales = 1;
+        else if (!strcmp(a, "--qat-recalibrate")) keep_scales = 0;
         else if (!strcmp(a, "--qat-dual")) qo.dual = 1;
         else if (!strcmp(a, "--threads")) rc = parse_int(a, opt(argc, argv, &i), 1, 256, &qo.threads);
         else if (!strcmp(a, "--out")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; out = v; }
@@ -119,7 +120,7 @@ int quantize_cmd(int argc, char **argv) {
     }
     if (!rc && qo.steps > 0) {
         // Quantization-aware fine-tuning of decoder_linear through the fixed-point forward,
-        // then (unless --qat-keep-scales) a fresh calibration of the fine-tuned model.
+        // with the scales it was fine-tuned to (--qat-recalibrate: a fresh calibration after).
         fprintf(stderr, "quantize: QAT, %d steps of %d background episodes (lr %g)\n", qo.steps, qo.batch, qo.lr);
         rc = qat_finetune(&m, &q, &bg, &qo);
         if (!rc) mdl_hash(&m);
