@@ -8,6 +8,7 @@
 #include "kernels/adamw.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
+#include "kernels/tensor.h"
 #include "kernels/transformer.h"
 
 static tf_config small_cfg(tf_attn attn) {
@@ -245,4 +246,17 @@ Test(adamw, weight_decay_is_decoupled_from_the_gradient) {
     adamw_update(&s, p, g, 0.1f);  // zero gradient: only decay, p -= lr*wd*p
     cr_expect_float_eq(p[0], 2.0f - 0.1f * 0.5f * 2.0f, 1e-6f);
     adamw_free(&s);
+}
+
+Test(tensor, fast_exp_matches_libm_to_a_few_ulp) {
+    double worst = 0.0;
+    for (int i = 0; i <= 200000; i++) {
+        float x = -87.0f + 175.0f * (float)i / 200000.0f;
+        double ref = exp((double)x), got = ts_exp(x);
+        double rel = fabs(got - ref) / ref;
+        if (rel > worst) worst = rel;
+    }
+    cr_assert(worst < 5e-7, "worst relative error %g", worst);
+    cr_assert_float_eq(ts_exp(0.0f), 1.0f, 1e-7f);
+    cr_assert(ts_exp(-1000.0f) > 0.0f && ts_exp(-1000.0f) < 1e-37f, "clamped, never 0 or negative");
 }
