@@ -202,6 +202,7 @@ typedef struct {
     int n_vclass;     // classes x 4 rotations
     int **alpha_cls;  // (n_alphabets) class lists per alphabet
     int *alpha_n;     // (n_alphabets)
+    int *steps_done;  // optimiser steps taken in this invocation (for o->stop_after)
 } train_data;
 
 static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m, int start,
@@ -231,7 +232,7 @@ static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m
     progress pr = {.o = o, .t0 = now_s(), .last = 0};
     double last_ck = now_s();
     for (int step = start; step < o->enc_steps; step++) {
-        if (o->stop && *o->stop) {
+        if ((o->stop && *o->stop) || (o->stop_after > 0 && *td->steps_done >= o->stop_after)) {
             ck->stage = STAGE_ENCODER; ck->step = step;
             rc = ckpt_save(o, m, ck);
             if (!rc) rc = err_set(ERR_INTERRUPTED, "interrupted; checkpoint saved, continue with --resume");
@@ -315,6 +316,7 @@ static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m
         enc_backward(ec, m->enc_params, B, imgs, acts, dfeat, genc, scratch);
         float lr = lr_at(o->enc_lr, step, o->enc_steps);
         adamw_update(opt_enc, m->enc_params, genc, lr);
+        ++*td->steps_done;
         progress_update(&pr, STAGE_ENCODER, step - start, o->enc_steps - start, (float)(loss / n_query),
                         (float)correct / n_query, B, "img");
         if (now_s() - last_ck > o->checkpoint_every_s) {
@@ -431,7 +433,7 @@ static int train_decoder(const tr_options *o, const train_data *td, const float 
     progress pr = {.o = o, .t0 = now_s(), .last = 0};
     double last_ck = now_s();
     for (int step = start; step < o->dec_steps; step++) {
-        if (o->stop && *o->stop) {
+        if ((o->stop && *o->stop) || (o->stop_after > 0 && *td->steps_done >= o->stop_after)) {
             ck->stage = stage; ck->step = step;
             rc = ckpt_save(o, m, ck);
             if (!rc) rc = err_set(ERR_INTERRUPTED, "interrupted; checkpoint saved, continue with --resume");
@@ -459,6 +461,7 @@ static int train_decoder(const tr_options *o, const train_data *td, const float 
             for (size_t i = 0; i < np; i++) grads[i] += grads[(size_t)t * np + i];
         for (size_t i = 0; i < np; i++) grads[i] /= o->dec_batch;
         adamw_update(opt, m->dec_params[kind], grads, lr_at(o->dec_lr, step, o->dec_steps));
+        ++*td->steps_done;
         progress_update(&pr, stage, step - start, o->dec_steps - start, (float)(loss / o->dec_batch),
                         queries ? (float)correct / queries : 0.0f, o->dec_batch, "ep");
         if (now_s() - last_ck > o->checkpoint_every_s) {
@@ -515,7 +518,8 @@ int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
         return err_set(ERR_ARG, "training set %s too small: needs >= %d classes with >= %d images each",
                        set->source, n_labels, o->max_shot + max_q);
 
-    train_data td = {.set = set, .n_vclass = set->n_classes * 4};
+    int steps_done = 0;
+    train_data td = {.set = set, .n_vclass = set->n_classes * 4, .steps_done = &steps_done};
     td.img_class = malloc((size_t)set->n_images * sizeof(int));
     td.alpha_cls = calloc(set->n_alphabets, sizeof(int *));
     td.alpha_n = calloc(set->n_alphabets, sizeof(int));

@@ -34,6 +34,8 @@ typedef struct {
     FILE *log;                 // progress lines (NULL = silent)
     int log_tty;               // 1: rewrite one line with \r; 0: plain periodic lines
     volatile int *stop;        // set asynchronously (Ctrl-C) to checkpoint and return
+    int stop_after;            // > 0: checkpoint and return after this many steps in this
+                               // invocation (time-sliced training; a deterministic Ctrl-C)
 } tr_options;
 
 void tr_default_options(tr_options *o);
