@@ -4,6 +4,7 @@
 //   dw = 2^-4*u0*x1*y2 - 2^-7*u0*w   (x1 from the graded keys, y2 written by the post neuron)
 // evaluated every step (t_epoch = 1). Timed over --steps steps after a warm-up, --repeats times
 // (median, min, max kept). One CPU thread: the emulator's step loop is single-threaded.
+#include "bench/cli.h"
 #include "bench/emu_bench.h"
 #include "bench/results.h"
 #include "kernels/err.h"
@@ -215,18 +216,6 @@ done:
     return rc;
 }
 
-static int mkdir_parent(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash) return 0;
-    *slash = 0;
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') { *p = 0; mkdir(buf, 0777); *p = '/'; }
-    if (mkdir(buf, 0777) && errno != EEXIST) return err_set(ERR_IO, "emu-bench: cannot create directory %s", buf);
-    return 0;
-}
-
 int emu_bench_cmd(int argc, char **argv) {
     bench_opts o;
     if (parse_args(argc, argv, &o)) return 2;
@@ -321,7 +310,7 @@ int emu_bench_cmd(int argc, char **argv) {
                    bytes / r.wall_med * 1e-9, r.n_cores);
         }
     }
-    if (mkdir_parent(o.out) || h5r_commit(o.out, &run)) {
+    if (cli_mkdir_parent(o.out) || h5r_commit(o.out, &run)) {
         h5r_run_free(&run);
         return 1;
     }

@@ -2,6 +2,7 @@
 // returns a code and leaves a one-line message in err_msg(). Exit codes: 0 ok, 1 failure
 // (I/O, format, resources), 2 bad command-line input.
 #include "bench/compare.h"
+#include "bench/cli.h"
 #include "bench/counters.h"
 #include "bench/emu_bench.h"
 #include "bench/eval.h"
@@ -37,9 +38,6 @@ static void on_sigint(int sig) {
     signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the program at once
 }
 
-// Glyph splits: two seeds, so the evaluation programs never occur in training.
-#define GLYPH_SEED_BACKGROUND 0x6261636bULL
-#define GLYPH_SEED_EVALUATION 0x6576616cULL
 
 static const char *usage_text =
     "usage: neuroicl <command> [options]\n"
@@ -113,44 +111,6 @@ static const char *opt_value(int argc, char **argv, int *i) {
     return argv[++*i];
 }
 
-static int mkdir_parent(const char *path) {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash || slash == buf) return 0;
-    *slash = 0;
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') { *p = 0; mkdir(buf, 0777); *p = '/'; }
-    if (mkdir(buf, 0777) && errno != EEXIST)
-        return err_set(ERR_IO, "cannot create directory %s for %s: %s", buf, path, strerror(errno));
-    return 0;
-}
-
-static const char *cache_dir(void) {
-    const char *c = getenv("NEUROICL_CACHE");
-    return c && *c ? c : "cache";
-}
-
-// Loads a split of the requested task. task: "auto", "omniglot" or "glyphs".
-static int load_split(const char *task, const char *data, const char *split, ds_set *set, FILE *log) {
-    char dir[PATH_MAX];
-    int want_omni = !strcmp(task, "omniglot"), want_auto = !strcmp(task, "auto");
-    if (!want_omni && !want_auto && strcmp(task, "glyphs"))
-        return err_set(ERR_ARG, "unknown --task '%s' (choose auto, omniglot or glyphs)", task);
-    if (want_omni || want_auto) {
-        int rc = ds_omniglot_find(data, dir, sizeof dir);
-        if (rc == 0) {
-            if (log) fprintf(log, "data: Omniglot %s split from %s\n", split, dir);
-            return ds_omniglot_load(dir, split, cache_dir(), set);
-        }
-        if (want_omni) return err_wrap(rc, "--task omniglot");
-        if (log) fprintf(log, "data: no Omniglot found (%s); using the built-in procedural glyphs\n", err_msg());
-    }
-    int bg = !strcmp(split, "background");
-    if (log) fprintf(log, "data: procedural glyphs, %s split\n", split);
-    return ds_glyphs_make(bg ? GLYPH_SEED_BACKGROUND : GLYPH_SEED_EVALUATION, bg ? 964 : 659, 20, set);
-}
-
 static void utc_now(char *buf, size_t n) {
     time_t t = time(NULL);
     struct tm tm;
@@ -200,9 +160,9 @@ static int cmd_train(int argc, char **argv) {
     o.log = stderr;
     o.log_tty = isatty(fileno(stderr));
     o.stop = &g_stop;
-    if ((rc = mkdir_parent(o.out))) return rc;
+    if ((rc = cli_mkdir_parent(o.out))) return rc;
     ds_set set = {0};
-    if ((rc = load_split(task, data, "background", &set, stderr))) return rc;
+    if ((rc = ds_load_task(task, data, "background", &set, stderr, NULL, 0))) return rc;
     if (max_classes && max_classes < set.n_classes) {
         // The first classes only: for quick experiments and the test suite's tiny model.
         set.n_classes = max_classes;
@@ -268,7 +228,7 @@ static int cmd_eval(int argc, char **argv) {
     if (var_rows_need_quant(o.rows, o.n_rows) && (rc = var_quant_prepare(model, task, data, &m, &fq, stderr))) { mdl_free(&m); return rc; }
     o.row_aux = &fq;
     ds_set set = {0};
-    if ((rc = load_split(task, data, "evaluation", &set, stderr))) { mdl_free(&m); return rc; }
+    if ((rc = ds_load_task(task, data, "evaluation", &set, stderr, NULL, 0))) { mdl_free(&m); return rc; }
     int qualifying = 0;
     for (int c = 0; c < set.n_classes; c++)
         qualifying += set.class_start[c + 1] - set.class_start[c] >= o.k_shot + o.n_query;
@@ -278,7 +238,7 @@ static int cmd_eval(int argc, char **argv) {
         ds_free(&set); mdl_free(&m);
         return rc;
     }
-    if ((rc = mkdir_parent(out))) { ds_free(&set); mdl_free(&m); return rc; }
+    if ((rc = cli_mkdir_parent(out))) { ds_free(&set); mdl_free(&m); return rc; }
     ctr_set ctr;
     if ((rc = ctr_open(&ctr, events))) { ds_free(&set); mdl_free(&m); return rc; }
     h5r_run run;

@@ -1,5 +1,6 @@
 // stream (stream_) — see bench/stream.h. The four loops below are the measurement; the rest
 // is sizing, timing and bookkeeping.
+#include "bench/cli.h"
 #include "bench/stream.h"
 #include "kernels/err.h"
 
@@ -186,19 +187,6 @@ static int stream_parse_int(const char *opt, const char *s, long lo, long hi, lo
     return 0;
 }
 
-static int stream_mkdir_parent(const char *path) {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash || slash == buf) return 0;
-    *slash = 0;
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') { *p = 0; mkdir(buf, 0777); *p = '/'; }
-    if (mkdir(buf, 0777) && errno != EEXIST)
-        return err_set(ERR_IO, "cannot create directory %s: %s", buf, strerror(errno));
-    return 0;
-}
-
 int stream_cmd(int argc, char **argv) {
     stream_options o = {.array_bytes = 0, .ntimes = 6, .threads = 1};
     const char *out = "results/neuroicl.h5";
@@ -221,7 +209,7 @@ int stream_cmd(int argc, char **argv) {
             all_threads = 0;
         } else return err_set(ERR_ARG, "stream: unknown option '%s' (see neuroicl --help)", a);
     }
-    int rc = stream_mkdir_parent(out);
+    int rc = cli_mkdir_parent(out);
     if (rc) return rc;
     h5r_run run;
     h5r_run_init(&run);

@@ -1,5 +1,6 @@
 // sweep (sweep_) — see bench/sweep.h. The measurement is the timed step() call in
 // measure_point(); everything else fills state, counts, and reduces.
+#include "bench/cli.h"
 #include "bench/sweep.h"
 #include "bench/roofline.h"
 #include "bench/stream.h"
@@ -678,19 +679,6 @@ static int sweep_list(const char *opt, const char *s, int lo, int hi, int *out, 
     return ERR_OK;
 }
 
-static int sweep_mkdir_parent(const char *path) {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash || slash == buf) return 0;
-    *slash = 0;
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') { *p = 0; mkdir(buf, 0777); *p = '/'; }
-    if (mkdir(buf, 0777) && errno != EEXIST)
-        return err_set(ERR_IO, "cannot create directory %s: %s", buf, strerror(errno));
-    return 0;
-}
-
 static volatile int sweep_no_stop = 0;
 
 static void sweep_print(const h5r_run *run) {
@@ -766,7 +754,7 @@ int sweep_cmd(int argc, char **argv) {
             o.d_model[o.n_cfg] = widths[a];
             o.n_heads[o.n_cfg++] = heads[b];
         }
-    if ((rc = sweep_mkdir_parent(out))) return rc;
+    if ((rc = cli_mkdir_parent(out))) return rc;
     ctr_set ctr;
     if ((rc = ctr_open(&ctr, events))) return rc;
     h5r_run run;

@@ -14,32 +14,6 @@
 #include <unistd.h>
 
 // Same data sources and glyph seeds as bench/main.c's eval/train (kept equal on purpose).
-#define GLYPH_SEED_BACKGROUND 0x6261636bULL
-#define GLYPH_SEED_EVALUATION 0x6576616cULL
-
-static const char *cache_dir(void) {
-    const char *c = getenv("NEUROICL_CACHE");
-    return c && *c ? c : "cache";
-}
-
-static int load_split(const char *task, const char *data, const char *split, ds_set *set, FILE *log, char *dir, size_t n) {
-    int want_omni = !strcmp(task, "omniglot"), want_auto = !strcmp(task, "auto");
-    if (!want_omni && !want_auto && strcmp(task, "glyphs"))
-        return err_set(ERR_ARG, "unknown --task '%s' (choose auto, omniglot or glyphs)", task);
-    dir[0] = 0;
-    if (want_omni || want_auto) {
-        int rc = ds_omniglot_find(data, dir, n);
-        if (rc == 0) {
-            if (log) fprintf(log, "data: Omniglot %s split from %s\n", split, dir);
-            return ds_omniglot_load(dir, split, cache_dir(), set);
-        }
-        if (want_omni) return err_wrap(rc, "--task omniglot");
-        dir[0] = 0;
-    }
-    int bg = !strcmp(split, "background");
-    if (log) fprintf(log, "data: procedural glyphs, %s split\n", split);
-    return ds_glyphs_make(bg ? GLYPH_SEED_BACKGROUND : GLYPH_SEED_EVALUATION, bg ? 964 : 659, 20, set);
-}
 
 int var_rows_need_quant(const char *const *rows, int n_rows) {
     for (int r = 0; r < n_rows; r++)
@@ -55,7 +29,7 @@ int var_quant_prepare(const char *model_path, const char *task, const char *data
     if (log) fprintf(log, "quantize: %s has no /decoder_quant; calibrating now (save it with neuroicl quantize)\n", model_path);
     ds_set bg = {0};
     char dir[PATH_MAX];
-    if ((rc = load_split(task, data, "background", &bg, log, dir, sizeof dir))) return rc;
+    if ((rc = ds_load_task(task, data, "background", &bg, log, dir, sizeof dir))) return rc;
     fq_cal_opts o;
     fq_cal_opts_default(&o);
     memset(q, 0, sizeof *q);
@@ -114,7 +88,7 @@ int quantize_cmd(int argc, char **argv) {
     ds_set bg = {0};
     char dir[PATH_MAX];
     fq_model q = {0};
-    if (!(rc = load_split(task, data, "background", &bg, stderr, dir, sizeof dir))) {
+    if (!(rc = ds_load_task(task, data, "background", &bg, stderr, dir, sizeof dir))) {
         fprintf(stderr, "quantize: calibrating on %d background episodes (5/20-way, 1/5-shot)\n", o.episodes);
         rc = fq_calibrate(&q, &m, &bg, &o);
     }
@@ -239,7 +213,7 @@ int variants_cmd(int argc, char **argv) {
     h5r_run vr;
     h5r_run_init(&vr);
     if ((rc = var_quant_prepare(model, task, data, &m, &q, stderr))) goto done;
-    if ((rc = load_split(task, data, "evaluation", &set, stderr, dir, sizeof dir))) goto done;
+    if ((rc = ds_load_task(task, data, "evaluation", &set, stderr, dir, sizeof dir))) goto done;
     h5r_table *tv = h5r_run_table(&vr, "variants");
     int c_impl = h5r_table_col(tv, "impl", H5R_STR, 32), c_task = h5r_table_col(tv, "task", H5R_STR, 48),
         c_way = h5r_table_col(tv, "n_way", H5R_I64, 0), c_shot = h5r_table_col(tv, "k_shot", H5R_I64, 0),

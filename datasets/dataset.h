@@ -3,6 +3,7 @@
 #ifndef NEUROICL_DATASET_H
 #define NEUROICL_DATASET_H
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define DS_SIDE 28
@@ -37,6 +38,18 @@ int ds_png_decode(const unsigned char *bytes, size_t n, const char *name, float 
 int ds_glyphs_make(uint64_t seed, int n_classes, int per_class, ds_set *out);
 
 void ds_free(ds_set *s);
+
+// Glyph "splits": two seeds, so the evaluation programs never occur in training; sized like
+// Omniglot's background (964 classes) and evaluation (659) splits, 20 drawings each.
+#define DS_GLYPH_SEED_BACKGROUND 0x6261636bULL
+#define DS_GLYPH_SEED_EVALUATION 0x6576616cULL
+// Loads `split` ("background"/"evaluation") for `task`: "omniglot" (found via
+// ds_omniglot_find(data) or an error), "glyphs", or "auto" (Omniglot when found, else glyphs,
+// saying which on log). dir (n bytes, may be NULL) receives the Omniglot directory or "".
+int ds_load_task(const char *task, const char *data, const char *split, ds_set *set, FILE *log,
+                 char *dir, size_t n);
+// Where decoded-image caches go: $NEUROICL_CACHE, else ./cache.
+const char *ds_cache_dir(void);
 
 // The official 20-way within-alphabet one-shot benchmark (Lake et al. 2015, all_runs.zip):
 // 20 runs, each with one training drawing per class and 20 test drawings to classify.

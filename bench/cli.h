@@ -1,0 +1,9 @@
+// cli — small helpers shared by the command-line front ends in bench/.
+#ifndef NEUROICL_CLI_H
+#define NEUROICL_CLI_H
+
+// Creates the directories above `path` (like mkdir -p of its dirname). ERR_IO naming the
+// directory when one cannot be made.
+int cli_mkdir_parent(const char *path);
+
+#endif
