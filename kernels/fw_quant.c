@@ -66,21 +66,6 @@ static void fq_reset(dec_row *r) {
     s->n_ctx = 0;
 }
 
-// acc (rows) = wexp(Σ_j 2 m_ij in_j, e): one dense graded connection.
-static void conn(const fq_mat *W, const int32_t *in, int64_t *acc) {
-    for (int i = 0; i < W->rows; i++) {
-        const int8_t *m = W->m + (size_t)i * W->cols;
-        int64_t sum = 0;
-        for (int j = 0; j < W->cols; j++) sum += 2 * (int64_t)m[j] * in[j];
-        acc[i] = fq_wexp(sum, W->e);
-    }
-}
-static void add_bias(const fq_mat *B, int64_t *acc) {
-    for (int i = 0; i < B->rows; i++) acc[i] += fq_wexp(2 * (int64_t)B->m[i] * FQ_ONE, B->e);
-}
-static inline int32_t relu(int32_t v) { return v > 0 ? v : 0; }
-// A graded key's pre-trace: payload / 2 rounded half to even (payloads here are 0..127).
-static inline int32_t key_trace(int32_t p) { return (p >> 1) + ((p & 1) && ((p >> 1) & 1)); }
 
 static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_traffic *tr) {
     const fq_model *q = r->aux;
@@ -94,11 +79,11 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
     for (int l = 0; l < L; l++) {
         const int cg = s->cg[l], wg = support ? cg : 0;
         const int32_t nm = fq_nm(q, l, s->n_ctx + 1, cg);
-        conn(&q->wq[l], s->x, acc);                                   // Qp, P (query)
-        for (int i = 0; i < d; i++) s->qq[i] = fq_sat8(relu(fq_sat(acc[i])));
-        conn(&q->wk[l], s->x, acc);                                   // Kp, P (key)
-        for (int i = 0; i < d; i++) s->kq[i] = fq_sat8(relu(fq_sat(acc[i])));
-        conn(&q->wv[l], s->x, acc);                                   // V
+        fq_conn(&q->wq[l], s->x, acc);                                   // Qp, P (query)
+        for (int i = 0; i < d; i++) s->qq[i] = fq_sat8(fq_relu(fq_sat(acc[i])));
+        fq_conn(&q->wk[l], s->x, acc);                                   // Kp, P (key)
+        for (int i = 0; i < d; i++) s->kq[i] = fq_sat8(fq_relu(fq_sat(acc[i])));
+        fq_conn(&q->wv[l], s->x, acc);                                   // V
         for (int i = 0; i < d; i++) {
             s->v[i] = fq_sat(acc[i]);
             s->g[i] = fq_sat(((int64_t)s->v[i] * wg) >> FQ_GAIN_SHIFT);   // G: write gate
@@ -120,7 +105,7 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
                     const int32_t *Wp = Wh + (size_t)r * 2 * hd * hd + i * hd, *Wn = Wp + hd * hd;
                     int64_t rp = 0, rn = 0;
                     for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[j] * qh[j]; rn += (int64_t)Wn[j] * qh[j]; }
-                    a += (int64_t)relu(fq_sat(rp)) - relu(fq_sat(rn));
+                    a += (int64_t)fq_relu(fq_sat(rp)) - fq_relu(fq_sat(rn));
                 }
                 a += fq_sat(((int64_t)s->s[h] * fq_sat8(s->vc[h * hd + i])) >> FQ_E2);   // F
                 s->z[h * hd + i] = fq_sat(((int64_t)fq_sat(a) * nm) >> q->pz[l]);        // Z
@@ -131,7 +116,7 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
                     int32_t g = s->g[h * hd + i];
                     int32_t yp = g > 0 ? (g > 127 ? 127 : g) : 0, yn = g < 0 ? (g < -127 ? 127 : -g) : 0;
                     for (int j = 0; j < hd; j++) {
-                        int32_t x1 = key_trace(kh[j]);
+                        int32_t x1 = fq_key_trace(kh[j]);
                         int32_t wp = Wp[i * hd + j] + ((x1 * yp) >> 3), wn = Wn[i * hd + j] + ((x1 * yn) >> 3);
                         Wp[i * hd + j] = wp > 255 ? 255 : wp;
                         Wn[i * hd + j] = wn > 255 ? 255 : wn;
@@ -141,20 +126,20 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
         }
         tr->fw_read += (int64_t)2 * R * H * hd * hd;                  // one byte per synapse
         if (support) tr->fw_written += (int64_t)2 * H * hd * hd;
-        conn(&q->wo[l], s->z, acc);                                   // Y = X + Wo Z
+        fq_conn(&q->wo[l], s->z, acc);                                   // Y = X + Wo Z
         for (int i = 0; i < d; i++) s->y[i] = fq_sat(acc[i] + s->x[i]);
-        conn(&q->w1[l], s->y, acc);                                   // H = relu(W1 Y + b1)
-        add_bias(&q->b1[l], acc);
-        for (int i = 0; i < f; i++) s->h[i] = relu(fq_sat(acc[i]));
-        conn(&q->w2[l], s->h, acc);                                   // X' = Y + W2 H + b2
-        add_bias(&q->b2[l], acc);
+        fq_conn(&q->w1[l], s->y, acc);                                   // H = fq_relu(W1 Y + b1)
+        fq_add_bias(&q->b1[l], acc);
+        for (int i = 0; i < f; i++) s->h[i] = fq_relu(fq_sat(acc[i]));
+        fq_conn(&q->w2[l], s->h, acc);                                   // X' = Y + W2 H + b2
+        fq_add_bias(&q->b2[l], acc);
         for (int i = 0; i < d; i++) s->x[i] = fq_sat(acc[i] + s->y[i]);
         tr->weights_read += 4 * (int64_t)d * d + 2 * (int64_t)d * f + f + d;  // int8 mantissas
     }
     if (support) s->n_ctx++;
     else {
-        conn(&q->wout, s->x, acc);                                    // LOG
-        add_bias(&q->bout, acc);
+        fq_conn(&q->wout, s->x, acc);                                    // LOG
+        fq_add_bias(&q->bout, acc);
         for (int i = 0; i < c->n_labels; i++) logits[i] = fq_logit(q, fq_sat(acc[i]));
         tr->weights_read += (int64_t)c->n_labels * (d + 1);
     }

@@ -70,19 +70,6 @@ int qat_ctx_alloc(const fq_model *q, int MT, qat_ctx **out) {
 }
 
 // ---- integer pieces (as in fw_quant.c)
-static void conn(const fq_mat *W, const int32_t *in, int64_t *acc) {
-    for (int i = 0; i < W->rows; i++) {
-        const int8_t *m = W->m + (size_t)i * W->cols;
-        int64_t sum = 0;
-        for (int j = 0; j < W->cols; j++) sum += 2 * (int64_t)m[j] * in[j];
-        acc[i] = fq_wexp(sum, W->e);
-    }
-}
-static void add_bias(const fq_mat *B, int64_t *acc) {
-    for (int i = 0; i < B->rows; i++) acc[i] += fq_wexp(2 * (int64_t)B->m[i] * FQ_ONE, B->e);
-}
-static inline int32_t relu(int32_t v) { return v > 0 ? v : 0; }
-static inline int32_t key_trace(int32_t p) { return (p >> 1) + ((p & 1) && ((p >> 1) & 1)); }
 
 static int write_gain(const fq_model *q, int l, int n_sup) {
     int R = fq_replicas(n_sup);
@@ -112,7 +99,7 @@ static void attention(qat_ctx *x, int l, int n_sup, int T) {
                     const int32_t *Wp = x->W + (size_t)r * 2 * hd * hd + i * hd, *Wn = Wp + hd * hd;
                     int64_t rp = 0, rn = 0;
                     for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[j] * qh[j]; rn += (int64_t)Wn[j] * qh[j]; }
-                    a += (int64_t)relu(fq_sat(rp)) - relu(fq_sat(rn));
+                    a += (int64_t)fq_relu(fq_sat(rp)) - fq_relu(fq_sat(rn));
                 }
                 int32_t vc = fq_sat(((int64_t)vh[i] * cg) >> FQ_GAIN_SHIFT);
                 a += fq_sat(((int64_t)S * fq_sat8(vc)) >> FQ_E2);
@@ -124,7 +111,7 @@ static void attention(qat_ctx *x, int l, int n_sup, int T) {
                     int32_t g = fq_sat(((int64_t)vh[i] * cg) >> FQ_GAIN_SHIFT);
                     int32_t yp = g > 0 ? (g > 127 ? 127 : g) : 0, yn = g < 0 ? (g < -127 ? 127 : -g) : 0;
                     for (int j = 0; j < hd; j++) {
-                        int32_t x1 = key_trace(kh[j]);
+                        int32_t x1 = fq_key_trace(kh[j]);
                         int32_t wp = Wp[i * hd + j] + ((x1 * yp) >> 3), wn = Wn[i * hd + j] + ((x1 * yn) >> 3);
                         Wp[i * hd + j] = wp > 255 ? 255 : wp;
                         Wn[i * hd + j] = wn > 255 ? 255 : wn;
@@ -158,8 +145,8 @@ static void hook_fwd(void *ctx, tf_site site, int l, tf_acts *a, const float *em
         const fq_mat *W = site == TF_SITE_Q ? &q->wq[l] : &q->wk[l];
         int32_t *o = (site == TF_SITE_Q ? x->qq : x->kq) + (size_t)l * MT * d;
         for (int t = 0; t < T; t++) {
-            conn(W, X + (size_t)t * d, acc);
-            for (int i = 0; i < d; i++) o[(size_t)t * d + i] = fq_sat8(relu(fq_sat(acc[i])));
+            fq_conn(W, X + (size_t)t * d, acc);
+            for (int i = 0; i < d; i++) o[(size_t)t * d + i] = fq_sat8(fq_relu(fq_sat(acc[i])));
         }
         put((site == TF_SITE_Q ? a->q : a->k) + l * Td, o, Td, site == TF_SITE_Q ? q->s_q[l] : q->s_k[l]);
         break;
@@ -167,7 +154,7 @@ static void hook_fwd(void *ctx, tf_site site, int l, tf_acts *a, const float *em
     case TF_SITE_V: {
         int32_t *o = x->v + (size_t)l * MT * d;
         for (int t = 0; t < T; t++) {
-            conn(&q->wv[l], X + (size_t)t * d, acc);
+            fq_conn(&q->wv[l], X + (size_t)t * d, acc);
             for (int i = 0; i < d; i++) o[(size_t)t * d + i] = fq_sat(acc[i]);
         }
         put(a->v + l * Td, o, Td, q->s_v[l]);
@@ -180,7 +167,7 @@ static void hook_fwd(void *ctx, tf_site site, int l, tf_acts *a, const float *em
     case TF_SITE_XMID: {
         const int32_t *Z = x->z + (size_t)l * MT * d;
         for (int t = 0; t < T; t++) {
-            conn(&q->wo[l], Z + (size_t)t * d, acc);
+            fq_conn(&q->wo[l], Z + (size_t)t * d, acc);
             for (int i = 0; i < d; i++) Y[(size_t)t * d + i] = fq_sat(acc[i] + X[(size_t)t * d + i]);
         }
         put(a->xmid + l * Td, Y, Td, q->s_x);
@@ -189,9 +176,9 @@ static void hook_fwd(void *ctx, tf_site site, int l, tf_acts *a, const float *em
     case TF_SITE_H: {
         int32_t *Hh = x->h + (size_t)l * MT * f;
         for (int t = 0; t < T; t++) {
-            conn(&q->w1[l], Y + (size_t)t * d, acc);
-            add_bias(&q->b1[l], acc);
-            for (int i = 0; i < f; i++) Hh[(size_t)t * f + i] = relu(fq_sat(acc[i]));
+            fq_conn(&q->w1[l], Y + (size_t)t * d, acc);
+            fq_add_bias(&q->b1[l], acc);
+            for (int i = 0; i < f; i++) Hh[(size_t)t * f + i] = fq_relu(fq_sat(acc[i]));
         }
         put(a->h + (size_t)l * T * f, Hh, (size_t)T * f, q->s_h[l]);
         break;
@@ -200,8 +187,8 @@ static void hook_fwd(void *ctx, tf_site site, int l, tf_acts *a, const float *em
         const int32_t *Hh = x->h + (size_t)l * MT * f;
         int32_t *XN = x->x + (size_t)(l + 1) * MT * d;
         for (int t = 0; t < T; t++) {
-            conn(&q->w2[l], Hh + (size_t)t * f, acc);
-            add_bias(&q->b2[l], acc);
+            fq_conn(&q->w2[l], Hh + (size_t)t * f, acc);
+            fq_add_bias(&q->b2[l], acc);
             for (int i = 0; i < d; i++) XN[(size_t)t * d + i] = fq_sat(acc[i] + Y[(size_t)t * d + i]);
         }
         put(a->x + (l + 1) * Td, XN, Td, q->s_x);
@@ -210,8 +197,8 @@ static void hook_fwd(void *ctx, tf_site site, int l, tf_acts *a, const float *em
     case TF_SITE_LOGITS: {
         const int32_t *XF = x->x + (size_t)c->n_layers * MT * d;
         for (int t = n_sup; t < T; t++) {
-            conn(&q->wout, XF + (size_t)t * d, acc);
-            add_bias(&q->bout, acc);
+            fq_conn(&q->wout, XF + (size_t)t * d, acc);
+            fq_add_bias(&q->bout, acc);
             for (int i = 0; i < nl; i++) a->logits[(size_t)t * nl + i] = fq_logit(q, fq_sat(acc[i]));
         }
         break;

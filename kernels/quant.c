@@ -390,3 +390,16 @@ int fq_load(const char *path, const mdl_model *m, fq_model *q) {
             return err_set(ERR_FORMAT, "model %s: /decoder_quant has a non-positive scale", path);
     return fq_derive(q, c, m->dec_params[TF_LINEAR]);
 }
+
+void fq_conn(const fq_mat *W, const int32_t *in, int64_t *acc) {
+    for (int i = 0; i < W->rows; i++) {
+        const int8_t *m = W->m + (size_t)i * W->cols;
+        int64_t sum = 0;
+        for (int j = 0; j < W->cols; j++) sum += 2 * (int64_t)m[j] * in[j];
+        acc[i] = fq_wexp(sum, W->e);
+    }
+}
+
+void fq_add_bias(const fq_mat *B, int64_t *acc) {
+    for (int i = 0; i < B->rows; i++) acc[i] += fq_wexp(2 * (int64_t)B->m[i] * FQ_ONE, B->e);
+}

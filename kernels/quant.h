@@ -114,6 +114,14 @@ static inline int32_t fq_sat(int64_t x) {
 }
 static inline int32_t fq_sat8(int32_t x) { return x > 127 ? 127 : x < -128 ? -128 : x; }
 static inline int64_t fq_wexp(int64_t x, int e) { return e >= 0 ? x * ((int64_t)1 << e) : x >> -e; }
+// acc (rows) = wexp(Σ_j 2 m_ij in_j, e): one dense graded connection (mantissas are stored
+// halved, hence the 2).
+void fq_conn(const fq_mat *W, const int32_t *in, int64_t *acc);
+// acc += the bias connection's contribution (its input is the FQ_ONE payload).
+void fq_add_bias(const fq_mat *B, int64_t *acc);
+static inline int32_t fq_relu(int32_t v) { return v > 0 ? v : 0; }
+// A graded key's pre-trace: payload / 2 rounded half to even (payloads here are 0..127).
+static inline int32_t fq_key_trace(int32_t p) { return (p >> 1) + ((p & 1) && ((p >> 1) & 1)); }
 // Write gain for a context of up to max_ctx supports: cg = round(256 c) (256 = no scaling).
 int fq_write_gain(const fq_model *q, int layer, int max_ctx);
 // Replicas R of each head's plastic synapses for a context of up to max_ctx supports
