@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Regenerates every measurement figure and table of REPRODUCE.md (`make reproduce`, <= 15 min
 # on 2 cores) or a reduced version (`QUICK=1`, `make reproduce-quick`, <= 2 min, used by CI).
-# Results go to $OUT/*.h5 (fresh files each time), figures to $FIGS/<group>/.
+# Results go to $OUT/*.h5, a new directory per invocation (earlier reproductions are kept),
+# figures to $FIGS/<group>/ (redrawn each time).
 # Run it on an otherwise idle machine: the timings and the bandwidth ratios are measurements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=./bin/neuroicl
 QUICK=${QUICK:-0}
-OUT=${OUT:-results/reproduce}
+OUT=${OUT:-results/reproduce/$(date -u +%Y%m%dT%H%M%SZ)}
 FIGS=${FIGS:-reports/figures/reproduce}
 MODEL=${MODEL:-models/default.h5}
 ROWS_ACC=${ROWS_ACC:-kv-softmax,kv-linear,fw-float}
+if [ -e "$OUT/sweep.h5" ] || [ -e "$OUT/eval.h5" ]; then
+  echo "reproduce: $OUT already holds results; choose another OUT= (nothing is overwritten)" >&2
+  exit 1
+fi
 mkdir -p "$OUT" "$FIGS"
-rm -f "$OUT"/stream.h5 "$OUT"/sweep.h5 "$OUT"/axes.h5 "$OUT"/eval.h5
 t0=$(date +%s)
 step() { echo "== [$(( $(date +%s) - t0 )) s] $*"; }
 
