@@ -129,13 +129,15 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
                     h5r_set_i64(tt, t_t, k, is_q ? n_sup : t);  // a query reads the full context
                     h5r_set_str(tt, t_kind, k, is_q ? "query" : "support");
                     h5r_set_f64(tt, t_ns, k, dt);
-                    h5r_set_i64(tt, t_br, k, dec_traffic_read(&tr));
-                    h5r_set_i64(tt, t_bw, k, dec_traffic_written(&tr));
-                    h5r_set_i64(tt, t_wr, k, tr.weights_read);
-                    h5r_set_i64(tt, t_kvr, k, tr.kv_read);
-                    h5r_set_i64(tt, t_kvw, k, tr.kv_written);
-                    h5r_set_i64(tt, t_fwr, k, tr.fw_read);
-                    h5r_set_i64(tt, t_fww, k, tr.fw_written);
+                    // -1 = not counted (schema v1): never 0 for a row that does not count.
+                    const int nc = row->ops->traffic_not_counted;
+                    h5r_set_i64(tt, t_br, k, nc ? -1 : dec_traffic_read(&tr));
+                    h5r_set_i64(tt, t_bw, k, nc ? -1 : dec_traffic_written(&tr));
+                    h5r_set_i64(tt, t_wr, k, nc ? -1 : tr.weights_read);
+                    h5r_set_i64(tt, t_kvr, k, nc ? -1 : tr.kv_read);
+                    h5r_set_i64(tt, t_kvw, k, nc ? -1 : tr.kv_written);
+                    h5r_set_i64(tt, t_fwr, k, nc ? -1 : tr.fw_read);
+                    h5r_set_i64(tt, t_fww, k, nc ? -1 : tr.fw_written);
                 }
             }
             if (ctr && ctr->n_avail) ctr_read(ctr, c1);
@@ -159,8 +161,8 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
                 h5r_set_i64(te, e_ok, k, ok);
                 // Episode-level quantities repeat on each of the episode's query rows.
                 h5r_set_f64(te, e_ns, k, ep_ns);
-                h5r_set_i64(te, e_br, k, dec_traffic_read(&ep_tr));
-                h5r_set_i64(te, e_bw, k, dec_traffic_written(&ep_tr));
+                h5r_set_i64(te, e_br, k, row->ops->traffic_not_counted ? -1 : dec_traffic_read(&ep_tr));
+                h5r_set_i64(te, e_bw, k, row->ops->traffic_not_counted ? -1 : dec_traffic_written(&ep_tr));
                 for (int i = 0; ctr && i < ctr->n_avail; i++) h5r_set_i64(te, e_ctr[i], k, c1[i] - c0[i]);
             }
             correct_tot[r] += ok_ep;
@@ -215,8 +217,8 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
         s->ns_min = ns[0];
         s->ns_max = ns[nn - 1];
         s->ns_median = nn % 2 ? ns[nn / 2] : 0.5 * (ns[nn / 2 - 1] + ns[nn / 2]);
-        s->bytes_read = bytes_r[r] / nn;
-        s->bytes_written = bytes_w[r] / nn;
+        s->bytes_read = rows[r].ops->traffic_not_counted ? NAN : bytes_r[r] / nn;
+        s->bytes_written = rows[r].ops->traffic_not_counted ? NAN : bytes_w[r] / nn;
         long k = h5r_table_row(ts);
         if (k < 0) { rc = ERR_NOMEM; goto done; }
         h5r_set_str(ts, s_impl, k, s->name);

@@ -18,6 +18,7 @@
 #include "kernels/train.h"
 #include "reports/report.h"
 #include <errno.h>
+#include <math.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -271,9 +272,14 @@ static int cmd_eval(int argc, char **argv) {
     if (!rc) {
         printf("%-12s %9s %17s %12s %12s %14s\n", "row", "accuracy", "95% CI", "ns/token", "(min..max)", "bytes/token");
         for (int r = 0; r < o.n_rows; r++)
-            printf("%-12s %8.2f%% [%6.2f, %6.2f]%% %12.0f %5.0f..%-7.0f %12.0f\n", sum[r].name,
-                   100 * sum[r].accuracy, 100 * sum[r].ci_lo, 100 * sum[r].ci_hi, sum[r].ns_median,
-                   sum[r].ns_min, sum[r].ns_max, sum[r].bytes_read + sum[r].bytes_written);
+            if (isnan(sum[r].bytes_read))
+                printf("%-12s %8.2f%% [%6.2f, %6.2f]%% %12.0f %5.0f..%-7.0f %12s\n", sum[r].name,
+                       100 * sum[r].accuracy, 100 * sum[r].ci_lo, 100 * sum[r].ci_hi, sum[r].ns_median,
+                       sum[r].ns_min, sum[r].ns_max, "not counted");
+            else
+                printf("%-12s %8.2f%% [%6.2f, %6.2f]%% %12.0f %5.0f..%-7.0f %12.0f\n", sum[r].name,
+                       100 * sum[r].accuracy, 100 * sum[r].ci_lo, 100 * sum[r].ci_hi, sum[r].ns_median,
+                       sum[r].ns_min, sum[r].ns_max, sum[r].bytes_read + sum[r].bytes_written);
         printf("run %s appended to %s\n", run.run_id, out);
     }
     h5r_run_free(&run);

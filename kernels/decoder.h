@@ -34,6 +34,9 @@ typedef struct {
     // (a query's logits (n_labels) are written; a support's are not). Adds to *tr.
     int (*step)(dec_row *r, const float *e, int label, float *logits, dec_traffic *tr);
     void (*destroy)(dec_row *r);
+    // 1 when the row's memory traffic is not counted in dec_traffic (the emulator counts
+    // its own operations instead): results then say "not counted", never 0 bytes.
+    int traffic_not_counted;
 } dec_ops;
 
 struct dec_row {

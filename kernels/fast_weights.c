@@ -109,4 +109,4 @@ static int fw_step(dec_row *r, const float *e, int label, float *logits, dec_tra
     return 0;
 }
 
-const dec_ops fw_float_ops = {"fw-float", TF_LINEAR, fw_create, fw_reset, fw_step, fw_destroy};
+const dec_ops fw_float_ops = {"fw-float", TF_LINEAR, fw_create, fw_reset, fw_step, fw_destroy, 0};

@@ -146,4 +146,4 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
     return 0;
 }
 
-const dec_ops fw_quant_ops = {"fw-quant", TF_LINEAR, fq_create, fq_reset, fq_step, fq_destroy};
+const dec_ops fw_quant_ops = {"fw-quant", TF_LINEAR, fq_create, fq_reset, fq_step, fq_destroy, 0};

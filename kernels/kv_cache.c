@@ -173,6 +173,6 @@ static int kv_cache_step(dec_row *r, const float *e, int label, float *logits, d
 }
 
 const dec_ops kv_softmax_ops = {"kv-softmax", TF_SOFTMAX, kv_cache_create, kv_cache_reset,
-                                kv_cache_step, kv_cache_destroy};
+                                kv_cache_step, kv_cache_destroy, 0};
 const dec_ops kv_linear_ops = {"kv-linear", TF_LINEAR, kv_cache_create, kv_cache_reset,
-                               kv_cache_step, kv_cache_destroy};
+                               kv_cache_step, kv_cache_destroy, 0};

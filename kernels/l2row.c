@@ -376,4 +376,5 @@ const l2row_map *l2row_get_map(const dec_row *r) {
     return r && r->ops == &loihi2_emu_ops && r->state ? &((l2row_state *)r->state)->map : NULL;
 }
 
-const dec_ops loihi2_emu_ops = {"loihi2-emu", TF_LINEAR, l2r_create, l2r_reset, l2r_step, l2r_destroy};
+const dec_ops loihi2_emu_ops = {"loihi2-emu", TF_LINEAR, l2r_create, l2r_reset, l2r_step, l2r_destroy,
+                                .traffic_not_counted = 1};

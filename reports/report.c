@@ -163,6 +163,7 @@ static int write_traffic(const char *path, const h5r_table *t, const char *dat, 
             // Queries read the whole context plus the readout; the figure follows the
             // context as it grows, so it plots the support (context-building) tokens.
             if (ck >= 0 && !strcmp(t->cols[ck].str + r * (size_t)t->cols[ck].str_len, "query")) continue;
+            if (t->cols[cr].i64[r] < 0) continue;  // -1: this row's traffic is not counted
             size_t p = (size_t)t->cols[ct].i64[r];
             sum_r[p] += (double)t->cols[cr].i64[r];
             sum_w[p] += (double)t->cols[cw].i64[r];
