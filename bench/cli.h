@@ -5,5 +5,8 @@
 // Creates the directories above `path` (like mkdir -p of its dirname). ERR_IO naming the
 // directory when one cannot be made.
 int cli_mkdir_parent(const char *path);
+// For a results file about to be appended to: creates its directory and checks (read-only)
+// that the file can take a new run, so a bad --out fails before the work, not after.
+int cli_prepare_results(const char *path);
 
 #endif

@@ -310,7 +310,7 @@ int emu_bench_cmd(int argc, char **argv) {
                    bytes / r.wall_med * 1e-9, r.n_cores);
         }
     }
-    if (cli_mkdir_parent(o.out) || h5r_commit(o.out, &run)) {
+    if (cli_prepare_results(o.out) || h5r_commit(o.out, &run)) {
         h5r_run_free(&run);
         return 1;
     }

@@ -9,6 +9,9 @@
 
 int ev_parse_rows(ev_options *o, char *list) {
     o->n_rows = 0;
+    size_t len = strlen(list);
+    if (len && (list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,")))
+        return err_set(ERR_ARG, "--impl '%s' has an empty item (choose from %s)", list, dec_row_names());
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         if (!dec_find(tok))
             return err_set(ERR_ARG, "unknown --impl '%s' (choose from %s)", tok, dec_row_names());

@@ -223,27 +223,35 @@ static int cmd_eval(int argc, char **argv) {
     if ((rc = ev_parse_rows(&o, impl_parse))) return rc;
     if (strcmp(task, "auto") && strcmp(task, "omniglot") && strcmp(task, "glyphs"))
         return err_set(ERR_ARG, "unknown --task '%s' (choose auto, omniglot or glyphs)", task);
+    // Everything that can be checked cheaply is checked before any work.
+    if ((rc = cli_prepare_results(out))) return rc;
     mdl_model m;
     if ((rc = mdl_load(model, &m))) return rc;
+    if (o.n_way > m.dec[TF_LINEAR].n_labels) {
+        rc = err_set(ERR_ARG, "--n-way %d is more than the %d labels model %s answers (train one with more labels)",
+                     o.n_way, m.dec[TF_LINEAR].n_labels, model);
+        mdl_free(&m);
+        return rc;
+    }
     fq_model fq = {0};  // the fixed-point rows' quantized decoder (bench/variants.h)
-    if (var_rows_need_quant(o.rows, o.n_rows) && (rc = var_quant_prepare(model, task, data, &m, &fq, stderr))) { mdl_free(&m); return rc; }
-    o.row_aux = &fq;
     ds_set set = {0};
-    if ((rc = ds_load_task(task, data, "evaluation", &set, stderr, NULL, 0))) { mdl_free(&m); return rc; }
+    ctr_set ctr = {0};
+    int ctr_opened = 0;
+    h5r_run run;
+    h5r_run_init(&run);
+    if ((rc = ds_load_task(task, data, "evaluation", &set, stderr, NULL, 0))) goto done;
     int qualifying = 0;
     for (int c = 0; c < set.n_classes; c++)
         qualifying += set.class_start[c + 1] - set.class_start[c] >= o.k_shot + o.n_query;
-    if (o.n_way > qualifying || o.n_way > m.dec[TF_LINEAR].n_labels) {
-        rc = err_set(ERR_ARG, "--n-way %d is larger than %s (%d classes with >= %d images; the model answers up to %d)",
-                     o.n_way, set.source, qualifying, o.k_shot + o.n_query, m.dec[TF_LINEAR].n_labels);
-        ds_free(&set); mdl_free(&m);
-        return rc;
+    if (o.n_way > qualifying) {
+        rc = err_set(ERR_ARG, "--n-way %d is more than the %d classes of %s with >= %d images (k-shot + queries)",
+                     o.n_way, qualifying, set.source, o.k_shot + o.n_query);
+        goto done;
     }
-    if ((rc = cli_mkdir_parent(out))) { ds_free(&set); mdl_free(&m); return rc; }
-    ctr_set ctr;
-    if ((rc = ctr_open(&ctr, events))) { ds_free(&set); mdl_free(&m); return rc; }
-    h5r_run run;
-    h5r_run_init(&run);
+    if (var_rows_need_quant(o.rows, o.n_rows) && (rc = var_quant_prepare(model, task, data, &m, &fq, stderr))) goto done;
+    o.row_aux = &fq;
+    if ((rc = ctr_open(&ctr, events))) goto done;
+    ctr_opened = 1;
     char buf[4096];
     const char *task_name = strncmp(set.source, "omniglot", 8) ? "glyphs" : "omniglot";
     h5r_attr_str(&run, "kind", "eval");
@@ -281,9 +289,18 @@ static int cmd_eval(int argc, char **argv) {
                        100 * sum[r].accuracy, 100 * sum[r].ci_lo, 100 * sum[r].ci_hi, sum[r].ns_median,
                        sum[r].ns_min, sum[r].ns_max, sum[r].bytes_read + sum[r].bytes_written);
         printf("run %s appended to %s\n", run.run_id, out);
+        if (g_stop) {
+            // The episodes done are kept (marked interrupted=yes), but the run is not whole.
+            int64_t done_eps = 0;
+            for (int i = 0; i < run.n_attrs; i++)
+                if (!strcmp(run.attrs[i].key, "n_episodes_done")) done_eps = run.attrs[i].i;
+            rc = err_set(ERR_INTERRUPTED, "interrupted after %lld of %d episodes; the partial run %s was appended "
+                         "with interrupted=yes", (long long)done_eps, o.episodes, run.run_id);
+        }
     }
+done:
     h5r_run_free(&run);
-    ctr_close(&ctr);
+    if (ctr_opened) ctr_close(&ctr);
     ds_free(&set);
     fq_free(&fq);
     mdl_free(&m);
@@ -405,7 +422,7 @@ int main(int argc, char **argv) {
     else rc = err_set(ERR_ARG, "unknown command '%s' (try neuroicl --help)", cmd);
     if (rc) {
         fprintf(stderr, "neuroicl: %s\n", err_msg());
-        return rc == ERR_ARG ? 2 : 1;
+        return rc == ERR_ARG ? 2 : rc == ERR_INTERRUPTED ? 130 : 1;
     }
     return 0;
 }

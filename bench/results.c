@@ -472,6 +472,30 @@ static void fsync_dir_of(const char *path) {
     if (fd >= 0) { fsync(fd); close(fd); }
 }
 
+int h5r_check_writable(const char *path) {
+    h5_quiet();
+    if (!path || !path[0]) return err_set(ERR_ARG, "results file path is empty");
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return err_set(ERR_FORMAT, "results file %s is not a regular file; choose another --out", path);
+        int rc = check_schema(path);
+        if (rc) return rc;
+    } else if (errno != ENOENT) {
+        return err_set(ERR_IO, "cannot write results file %s: %s; choose a writable --out", path, strerror(errno));
+    }
+    // The commit writes a temporary beside the file: the directory must take new files.
+    char probe[4200];
+    if (snprintf(probe, sizeof probe, "%s.probe.%d", path, (int)getpid()) >= (int)sizeof probe)
+        return err_set(ERR_ARG, "results file path too long: %s", path);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return err_set(ERR_IO, "cannot write results file %s: %s; choose a writable --out", path, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return ERR_OK;
+}
+
 int h5r_commit(const char *path, h5r_run *r) {
     h5_quiet();
     if (!path || !path[0]) return err_set(ERR_ARG, "results file path is empty");

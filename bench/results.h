@@ -68,6 +68,9 @@ void h5r_run_free(h5r_run *r);
 // when missing). An existing file with another schema_version, or not HDF5, is an error and
 // is left untouched. Unwritable directory -> ERR_IO naming the path. Sets r->run_id.
 int h5r_commit(const char *path, h5r_run *r);
+// Checks up front, before any work, that h5r_commit(path) can succeed: an existing file must
+// be a schema-v1 results file, and its directory must accept new files. Changes nothing.
+int h5r_check_writable(const char *path);
 
 // Reading back (for report, compare, tests).
 int h5r_list_runs(const char *path, char ***ids, int *n);  // caller frees each and the array

@@ -209,7 +209,7 @@ int stream_cmd(int argc, char **argv) {
             all_threads = 0;
         } else return err_set(ERR_ARG, "stream: unknown option '%s' (see neuroicl --help)", a);
     }
-    int rc = cli_mkdir_parent(out);
+    int rc = cli_prepare_results(out);
     if (rc) return rc;
     h5r_run run;
     h5r_run_init(&run);

@@ -754,7 +754,7 @@ int sweep_cmd(int argc, char **argv) {
             o.d_model[o.n_cfg] = widths[a];
             o.n_heads[o.n_cfg++] = heads[b];
         }
-    if ((rc = cli_mkdir_parent(out))) return rc;
+    if ((rc = cli_prepare_results(out))) return rc;
     ctr_set ctr;
     if ((rc = ctr_open(&ctr, events))) return rc;
     h5r_run run;

@@ -259,6 +259,14 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
                  (long long)n_way, (long long)k_shot);
     else
         snprintf(title, sizeof title, "run %s | %s", run, task[0] ? task : "?");
+    char intr[16] = "";
+    int64_t done_eps = -1;
+    if (h5r_read_attr_str(results_path, obj, "interrupted", intr, sizeof intr) == 0) {
+        h5r_read_attr_i64(results_path, obj, "n_episodes_done", &done_eps);
+        size_t len = strlen(title);
+        snprintf(title + len, sizeof title - len, " | INTERRUPTED after %lld episodes", (long long)done_eps);
+    }
+    err_clear();
     // The title goes inside '...' (shell) and "..." (gnuplot): drop characters special to either.
     snprintf(title_clean, sizeof title_clean, "%s", title);
     for (char *p = title_clean; *p; p++)

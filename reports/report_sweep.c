@@ -192,18 +192,28 @@ int rep_shots_figure(const char *path, const char *dir, int *drawn) {
     enum { MAXP = 512 };
     struct { char impl[32]; long k; double acc, lo, hi; long nq; } *p = calloc(MAXP, sizeof *p);
     int np = 0;
+    // Only whole runs (not interrupted) of the latest eval run's n_way, task and model.
     int64_t want_way = -1;
+    char want_task[64] = "", want_model[64] = "";
     for (int i = n - 1; i >= 0 && want_way < 0; i--) {
-        char obj[256], kind[32] = "";
+        char obj[256], kind[32] = "", intr[16] = "";
         snprintf(obj, sizeof obj, "/runs/%s", ids[i]);
-        if (h5r_read_attr_str(path, obj, "kind", kind, sizeof kind) == 0 && !strcmp(kind, "eval"))
+        if (h5r_read_attr_str(path, obj, "interrupted", intr, sizeof intr) == 0) continue;
+        if (h5r_read_attr_str(path, obj, "kind", kind, sizeof kind) == 0 && !strcmp(kind, "eval")) {
             h5r_read_attr_i64(path, obj, "n_way", &want_way);
+            h5r_read_attr_str(path, obj, "task", want_task, sizeof want_task);
+            h5r_read_attr_str(path, obj, "model_hash", want_model, sizeof want_model);
+        }
     }
     for (int i = 0; p && i < n; i++) {
-        char obj[256], kind[32] = "";
+        char obj[256], kind[32] = "", intr[16] = "", task[64] = "", model[64] = "";
         int64_t k = -1, way = -1;
         snprintf(obj, sizeof obj, "/runs/%s", ids[i]);
         if (h5r_read_attr_str(path, obj, "kind", kind, sizeof kind) || strcmp(kind, "eval")) continue;
+        if (h5r_read_attr_str(path, obj, "interrupted", intr, sizeof intr) == 0) continue;
+        h5r_read_attr_str(path, obj, "task", task, sizeof task);
+        h5r_read_attr_str(path, obj, "model_hash", model, sizeof model);
+        if (strcmp(task, want_task) || strcmp(model, want_model)) continue;
         if (h5r_read_attr_i64(path, obj, "k_shot", &k) || h5r_read_attr_i64(path, obj, "n_way", &way) || way != want_way)
             continue;
         h5r_table t;

@@ -209,3 +209,41 @@ Test(cli, report_draws_figures_from_an_eval_run) {
     r = run(BIN " report /nonexistent.h5");
     cr_expect_eq(r.code, 1);
 }
+
+Test(cli, unusable_out_is_refused_before_any_episode_runs) {
+    need_tiny_model();
+    char dir[64];
+    tmpdir(dir, sizeof dir);
+    cmd_result r = run("echo notes > %s/notes.txt && " BIN " eval --model " TINY " --task glyphs --episodes 100000 --out %s/notes.txt", dir, dir);
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "not an HDF5 file") && strstr(r.out, "--out"), "%s", r.out);
+    cr_expect(strstr(r.out, "eval: glyphs") == NULL, "episodes started before the check: %s", r.out);
+    r = run("cat %s/notes.txt", dir);
+    cr_expect(strstr(r.out, "notes") != NULL, "the file was changed");
+}
+
+Test(cli, ctrl_c_keeps_the_episodes_done_says_so_and_exits_130) {
+    need_tiny_model();
+    char dir[64], out[128];
+    tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/r.h5", dir);
+    cr_assert_eq(run(BIN " eval --model " TINY " --task glyphs --episodes 2 --impl fw-float --out %s", out).code, 0);
+    // SIGINT after a second of a run far too long to finish.
+    cmd_result r = run("timeout --preserve-status -s INT 2 " BIN " eval --model " TINY
+                       " --task glyphs --episodes 10000000 --impl fw-float --out %s", out);
+    cr_expect_eq(r.code, 130, "%s", r.out);
+    cr_expect(strstr(r.out, "interrupted after") != NULL, "%s", r.out);
+    char **ids;
+    int n;
+    cr_assert_eq(h5r_list_runs(out, &ids, &n), 0);
+    cr_assert_eq(n, 2, "the earlier run and the partial one");
+    char obj[200], val[16] = "";
+    snprintf(obj, sizeof obj, "/runs/%s", ids[1]);
+    cr_expect_eq(h5r_read_attr_str(out, obj, "interrupted", val, sizeof val), 0);
+    cr_expect_str_eq(val, "yes");
+}
+
+Test(cli, empty_impl_item_is_refused) {
+    cmd_result r = run(BIN " eval --impl kv-softmax,,fw-float");
+    cr_expect_eq(r.code, 2, "%s", r.out);
+}
