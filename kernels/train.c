@@ -70,7 +70,8 @@ typedef struct {
     int have;
 } progress;
 
-static void progress_update(progress *p, int stage, int step, int total, float loss, float acc,
+// step and total count the whole stage; start is where this invocation began (after a resume).
+static void progress_update(progress *p, int stage, int step, int start, int total, float loss, float acc,
                             double items_per_step, const char *unit) {
     if (!p->have) { p->loss_ema = loss; p->acc_ema = acc; p->have = 1; }
     p->loss_ema = 0.98 * p->loss_ema + 0.02 * loss;
@@ -80,8 +81,8 @@ static void progress_update(progress *p, int stage, int step, int total, float l
     int last_step = step + 1 == total;
     if (!last_step && t - p->last < (p->o->log_tty ? 0.5 : 15.0)) return;
     p->last = t;
-    double el = t - p->t0, rate = (step + 1) * items_per_step / (el > 1e-9 ? el : 1e-9);
-    double eta = el / (step + 1) * (total - step - 1);
+    double el = t - p->t0, rate = (step + 1 - start) * items_per_step / (el > 1e-9 ? el : 1e-9);
+    double eta = el / (step + 1 - start) * (total - step - 1);
     fprintf(p->o->log, "%strain %-15s step %5d/%d  loss %.3f  acc %5.1f%%  %7.1f %s/s  ETA %4.0fs%s",
             p->o->log_tty ? "\r" : "", stage_name[stage], step + 1, total, p->loss_ema,
             100.0 * p->acc_ema, rate, unit, eta, p->o->log_tty ? (last_step ? "\n" : "") : "\n");
@@ -92,6 +93,9 @@ static void progress_update(progress *p, int stage, int step, int total, float l
 
 typedef struct {
     int stage, step;
+    const char *data_source;  // the training set's source, refused on resume if it differs
+    char *data_source_out;    // where ckpt_read_train puts the stored source (may be NULL)
+    size_t data_source_n;
     adamw_state *opt[2];   // optimisers of the current stage (second may be NULL)
 } ckpt_state;
 
@@ -133,11 +137,42 @@ static int read_i64_attr(hid_t g, const char *name, long long *v) {
     return rc < 0;
 }
 
+static int write_str_attr(hid_t g, const char *name, const char *v) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(v) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(g, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, v);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return rc < 0;
+}
+
+static int read_str_attr(hid_t g, const char *name, char *out, size_t n) {
+    if (H5Aexists(g, name) <= 0) return 1;
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    size_t sz = H5Tget_size(t);
+    int bad = H5Tget_class(t) != H5T_STRING || sz >= n;
+    if (!bad) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, sz);
+        bad = H5Aread(a, mt, out) < 0;
+        out[sz] = 0;
+        H5Tclose(mt);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return bad;
+}
+
 static int ckpt_extra(int64_t file, void *ctx) {
     ckpt_state *c = ctx;
     hid_t g = H5Gcreate2((hid_t)file, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) return 1;
-    int bad = write_i64_attr(g, "stage", c->stage) || write_i64_attr(g, "step", c->step);
+    int bad = write_i64_attr(g, "stage", c->stage) || write_i64_attr(g, "step", c->step) ||
+              (c->data_source && write_str_attr(g, "data_source", c->data_source));
     for (int i = 0; i < 2 && !bad; i++) {
         if (!c->opt[i]) continue;
         char nm[32];
@@ -175,6 +210,7 @@ static int ckpt_read_train(const char *path, ckpt_state *c, int want_stage) {
     long long st = 0, sp = 0;
     int bad = g < 0 || read_i64_attr(g, "stage", &st) || read_i64_attr(g, "step", &sp);
     if (!bad) { c->stage = (int)st; c->step = (int)sp; }
+    if (!bad && c->data_source_out) read_str_attr(g, "data_source", c->data_source_out, c->data_source_n);
     if (!bad && want_stage && st == want_stage) {
         for (int i = 0; i < 2 && !bad; i++) {
             if (!c->opt[i]) continue;
@@ -235,7 +271,8 @@ static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m
         if ((o->stop && *o->stop) || (o->stop_after > 0 && *td->steps_done >= o->stop_after)) {
             ck->stage = STAGE_ENCODER; ck->step = step;
             rc = ckpt_save(o, m, ck);
-            if (!rc) rc = err_set(ERR_INTERRUPTED, "interrupted; checkpoint saved, continue with --resume");
+            if (!rc) rc = err_set(ERR_INTERRUPTED, "interrupted at %s step %d; checkpoint %s.ckpt saved, continue with --resume",
+                                  stage_name[ck->stage], step, o->out);
             goto done;
         }
         rng_t r;
@@ -317,7 +354,7 @@ static int train_encoder(const tr_options *o, const train_data *td, mdl_model *m
         float lr = lr_at(o->enc_lr, step, o->enc_steps);
         adamw_update(opt_enc, m->enc_params, genc, lr);
         ++*td->steps_done;
-        progress_update(&pr, STAGE_ENCODER, step - start, o->enc_steps - start, (float)(loss / n_query),
+        progress_update(&pr, STAGE_ENCODER, step, start, o->enc_steps, (float)(loss / n_query),
                         (float)correct / n_query, B, "img");
         if (now_s() - last_ck > o->checkpoint_every_s) {
             ck->stage = STAGE_ENCODER; ck->step = step + 1;
@@ -436,7 +473,8 @@ static int train_decoder(const tr_options *o, const train_data *td, const float 
         if ((o->stop && *o->stop) || (o->stop_after > 0 && *td->steps_done >= o->stop_after)) {
             ck->stage = stage; ck->step = step;
             rc = ckpt_save(o, m, ck);
-            if (!rc) rc = err_set(ERR_INTERRUPTED, "interrupted; checkpoint saved, continue with --resume");
+            if (!rc) rc = err_set(ERR_INTERRUPTED, "interrupted at %s step %d; checkpoint %s.ckpt saved, continue with --resume",
+                                  stage_name[ck->stage], step, o->out);
             goto done;
         }
         memset(grads, 0, (size_t)T * np * sizeof(float));
@@ -462,7 +500,7 @@ static int train_decoder(const tr_options *o, const train_data *td, const float 
         for (size_t i = 0; i < np; i++) grads[i] /= o->dec_batch;
         adamw_update(opt, m->dec_params[kind], grads, lr_at(o->dec_lr, step, o->dec_steps));
         ++*td->steps_done;
-        progress_update(&pr, stage, step - start, o->dec_steps - start, (float)(loss / o->dec_batch),
+        progress_update(&pr, stage, step, start, o->dec_steps, (float)(loss / o->dec_batch),
                         queries ? (float)correct / queries : 0.0f, o->dec_batch, "ep");
         if (now_s() - last_ck > o->checkpoint_every_s) {
             ck->stage = stage; ck->step = step + 1;
@@ -560,27 +598,42 @@ int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
         mdl_free(&im);
     }
     int stage = STAGE_ENCODER, step = 0;
+    if (o->resume && access(ckp, R_OK) != 0 && o->log)
+        fprintf(o->log, "train: no checkpoint %s to resume; starting from the beginning\n", ckp);
     if (o->resume && access(ckp, R_OK) == 0) {
         mdl_model cm;
         if ((rc = mdl_load(ckp, &cm))) { rc = err_wrap(rc, "resuming"); goto done; }
-        if (enc_n_params(&cm.enc) != enc_n_params(&m->enc) ||
-            tf_n_params(&cm.dec[0]) != tf_n_params(&m->dec[0])) {
+        int same = cm.enc.side == m->enc.side && cm.enc.n_blocks == m->enc.n_blocks &&
+                   !memcmp(cm.enc.ch, m->enc.ch, sizeof cm.enc.ch);
+        for (int k = 0; k < 2; k++) {
+            const tf_config *a = &cm.dec[k], *b = &m->dec[k];
+            same &= a->d_in == b->d_in && a->d_model == b->d_model && a->n_layers == b->n_layers &&
+                    a->n_heads == b->n_heads && a->d_ff == b->d_ff && a->n_labels == b->n_labels;
+        }
+        if (!same) {
             mdl_free(&cm);
-            rc = err_set(ERR_FORMAT, "checkpoint %s has another model configuration; delete it or drop --resume", ckp);
+            rc = err_set(ERR_ARG, "checkpoint %s has another model configuration (heads, layers, widths); "
+                         "use the same options or delete it", ckp);
             goto done;
         }
         memcpy(m->enc_params, cm.enc_params, enc_n_params(&m->enc) * sizeof(float));
         for (int k = 0; k < 2; k++) memcpy(m->dec_params[k], cm.dec_params[k], tf_n_params(&m->dec[k]) * sizeof(float));
         mdl_free(&cm);
-        ckpt_state probe = {0};
+        char src[600] = "";
+        ckpt_state probe = {.data_source_out = src, .data_source_n = sizeof src};
         if (ckpt_read_train(ckp, &probe, 0)) { rc = err_set(ERR_FORMAT, "checkpoint %s has no training state; delete it", ckp); goto done; }
+        if (src[0] && strcmp(src, set->source)) {
+            rc = err_set(ERR_ARG, "checkpoint %s was trained on %s, not %s; use the same --task/--data or delete it",
+                         ckp, src, set->source);
+            goto done;
+        }
         stage = probe.stage; step = probe.step;
         if (o->log) fprintf(o->log, "train: resuming from %s at stage %s step %d\n", ckp, stage_name[stage], step);
     }
 
     if (stage == STAGE_ENCODER) {
         if ((rc = adamw_init(&opt_enc, enc_n_params(&m->enc), o->weight_decay))) goto done;
-        ckpt_state ck = {.opt = {&opt_enc, NULL}};
+        ckpt_state ck = {.opt = {&opt_enc, NULL}, .data_source = set->source};
         if (step > 0 && ckpt_read_train(ckp, &ck, STAGE_ENCODER)) { rc = err_set(ERR_FORMAT, "checkpoint %s: optimiser state unreadable; delete it", ckp); goto done; }
         if ((rc = train_encoder(o, &td, m, step, &ck, &opt_enc))) goto done;
         adamw_free(&opt_enc);
@@ -595,7 +648,7 @@ int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
         int st = kind == TF_LINEAR ? STAGE_DEC_LINEAR : STAGE_DEC_SOFTMAX;
         if (stage != st) continue;
         if ((rc = adamw_init(&opt_dec, tf_n_params(&m->dec[kind]), o->weight_decay))) goto done;
-        ckpt_state ck = {.opt = {&opt_dec, NULL}};
+        ckpt_state ck = {.opt = {&opt_dec, NULL}, .data_source = set->source};
         if (step > 0 && ckpt_read_train(ckp, &ck, st)) { rc = err_set(ERR_FORMAT, "checkpoint %s: optimiser state unreadable; delete it", ckp); goto done; }
         if ((rc = train_decoder(o, &td, emb_all, m, kind, step, &ck, &opt_dec))) goto done;
         adamw_free(&opt_dec);
