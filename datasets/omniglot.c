@@ -255,7 +255,7 @@ static int open_zip(const char *path, zip_t **out) {
     zip_error_t ze;
     zip_error_init_with_code(&ze, zerr);
     int code = zerr == ZIP_ER_OPEN || zerr == ZIP_ER_NOENT || zerr == ZIP_ER_READ ? ERR_IO : ERR_FORMAT;
-    err_set(code, "%s: not a readable zip archive (%s)", path, zip_error_strerror(&ze));
+    err_set(code, "%s: not a readable zip archive (%s); re-download it with scripts/fetch-omniglot.sh (checks SHA256SUMS)", path, zip_error_strerror(&ze));
     zip_error_fini(&ze);
     return code;
 }
