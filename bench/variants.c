@@ -324,7 +324,7 @@ int variants_cmd(int argc, char **argv) {
     if (f) {
         fclose(f);
         char cmd[3 * PATH_MAX];
-        snprintf(cmd, sizeof cmd, "gnuplot -e \"in='%s'; out='%s'\" reports/variants.gp", tsv, fig);
+        snprintf(cmd, sizeof cmd, "gnuplot -e \"rowsgp='reports/rows.gp'; in='%s'; out='%s'\" reports/variants.gp", tsv, fig);
         if (system(cmd) == 0) printf("figure %s.png / .svg\n", fig);
         else fprintf(stderr, "variants: gnuplot failed; the data is in %s\n", tsv);
     }

@@ -5,22 +5,20 @@ if (!exists("datafile")) datafile = "accuracy_vs_shots.dat"
 if (!exists("outbase")) outbase = "accuracy_vs_shots"
 if (!exists("labels")) labels = "row"
 if (!exists("chance")) chance = -1
+if (!exists("kvals")) kvals = ""
+if (!exists("title_text")) title_text = "accuracy vs shots (95% CI)"
+if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
-set title "accuracy vs shots (95% CI)" noenhanced
+set title title_text noenhanced
 set xlabel "shots per class k"
 set xrange [0.8:*]
 set ylabel "accuracy (%)"
 set yrange [0:105]
 set logscale x 2
 set format x "%.0f"
+if (strlen(kvals) > 0) { set xtics (); do for [kk in kvals] { set xtics add (kk int(kk)) } }
 set grid
 # distinct colours per row (colour-blind safe, Tol's "bright" set)
-set linetype 1 lc rgb "#ee6677" lw 1.5
-set linetype 2 lc rgb "#4477aa" lw 1.5
-set linetype 3 lc rgb "#228833" lw 1.5
-set linetype 4 lc rgb "#ccbb44" lw 1.5
-set linetype 5 lc rgb "#66ccee" lw 1.5
-set linetype 6 lc rgb "#aa3377" lw 1.5
 set linetype cycle 6
 set key bottom right noenhanced
 
@@ -38,7 +36,8 @@ do for [fmt in "png svg"] {
     # Rows with identical answers (kv-linear and fw-float) coincide: earlier rows are drawn
     # wider so each stays visible beneath the later ones.
     plot for [i = 1:words(labels)] datafile index (i - 1) using 1:2:3:4 with yerrorlines \
-             lc i lw (1.2 * (words(labels) - i + 1)) pt (i + 5) ps 0.7 title word(labels, i), \
+             lc rgb rowrgb(word(labels, i)) lw rowlw(word(labels, i)) pt rowpt(word(labels, i)) ps 0.9 \
+             title word(labels, i), \
          (chance >= 0 ? chance : 1/0) with lines dashtype 2 lc rgb "gray40" \
              title (chance >= 0 ? sprintf("chance (%.0f%%)", chance) : "")
     unset output

@@ -8,6 +8,7 @@ if (!exists("outbase")) outbase = "history"
 if (!exists("title_text")) title_text = "history"
 if (!exists("ylabel_text")) ylabel_text = "value"
 if (!exists("impls")) impls = "impl"
+if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
 set title title_text noenhanced
 set xlabel "commit (git describe)"
@@ -29,6 +30,6 @@ do for [fmt in "png svg"] {
     }
     set output outbase . "." . fmt
     plot for [i = 1:words(impls)] datafile index (i - 1) using 1:2:xtic(3) with linespoints \
-         pt (i + 5) ps 0.8 title word(impls, i)
+         lc rgb rowrgb(word(impls, i)) pt rowpt(word(impls, i)) ps 0.8 title word(impls, i)
     unset output
 }

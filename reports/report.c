@@ -192,12 +192,26 @@ static int file_nonempty(const char *p) {
 
 // Runs one gnuplot script; stdout/stderr go to <out_dir>/gnuplot.log (the library prints
 // nothing), whose first line becomes the error message on failure.
+// The shared per-row palette (reports/rows.gp) beside the script, as a gnuplot assignment.
+static void rows_var(const char *script, char *out, size_t n) {
+    char abs[PATH_MAX];
+    out[0] = 0;
+    if (!realpath(script, abs)) return;
+    char *slash = strrchr(abs, '/');
+    if (!slash) return;
+    *slash = 0;
+    snprintf(out, n, "rowsgp=\"%s/rows.gp\";", abs);
+}
+
 static int run_gnuplot(const char *script, const char *vars, const char *out_dir, const char *base) {
-    char cmd[6 * PATH_MAX + 4096], log[PATH_MAX];
+    char cmd[6 * PATH_MAX + 4096], log[PATH_MAX], rows[PATH_MAX + 32];
     snprintf(log, sizeof log, "%s/gnuplot.log", out_dir);
-    if (snprintf(cmd, sizeof cmd, "gnuplot -e '%s' '%s' >>'%s' 2>&1", vars, script, log) >= (int)sizeof cmd)
+    rows_var(script, rows, sizeof rows);
+    if (snprintf(cmd, sizeof cmd, "gnuplot -e '%s%s' '%s' >>'%s' 2>&1", rows, vars, script, log) >= (int)sizeof cmd)
         return err_set(ERR_ARG, "gnuplot command too long");
     int st = system(cmd);
+    struct stat lst;
+    if (stat(log, &lst) == 0 && lst.st_size == 0) unlink(log);  // nothing said: no empty log
     char png[PATH_MAX + 8], svg[PATH_MAX + 8];
     snprintf(png, sizeof png, "%s.png", base);
     snprintf(svg, sizeof svg, "%s.svg", base);
@@ -225,7 +239,9 @@ static void append_replot(const char *out_dir, const char *script, const char *v
     if (fresh) fprintf(f, "#!/bin/sh\n# Redraws the figures from the .dat files beside this script.\nset -e\ncd \"$(dirname \"$0\")\"\n");
     char abs_script[PATH_MAX];
     const char *s = realpath(script, abs_script) ? abs_script : script;
-    fprintf(f, "gnuplot -e '%s' '%s'\n", vars, s);
+    char rows[PATH_MAX + 32];
+    rows_var(script, rows, sizeof rows);
+    fprintf(f, "gnuplot -e '%s%s' '%s'\n", rows, vars, s);
     fclose(f);
     chmod(p, 0755);
 }

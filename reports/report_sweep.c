@@ -4,6 +4,7 @@
 #include "bench/results.h"
 #include "kernels/err.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -269,13 +270,26 @@ int rep_shots_figure(const char *path, const char *dir, int *drawn) {
             if (k > 2000) break;
         }
     }
+    if (fclose(f)) { free(p); return err_set(ERR_IO, "cannot write %s", dat); }
+    // The k values drawn become the x tics; the task and N go into the title.
+    char kvals[256] = "", title[160];
+    for (long k = 1; k <= 2000; k++)
+        for (int j = 0; j < np; j++)
+            if (p[j].k == k) {
+                size_t len = strlen(kvals);
+                snprintf(kvals + len, sizeof kvals - len, "%s%ld", len ? " " : "", k);
+                break;
+            }
+    for (char *c = want_task; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_')) *c = '_';
+    snprintf(title, sizeof title, "%s %lld-way: accuracy vs shots (95%% CI)", want_task[0] ? want_task : "?",
+             (long long)want_way);
     free(p);
-    if (fclose(f)) return err_set(ERR_IO, "cannot write %s", dat);
     char vars[2 * PATH_MAX + 2048], rvars[2048];
-    snprintf(vars, sizeof vars, "datafile=\"%s\";outbase=\"%s\";labels=\"%s\";chance=%g", dat, base, labels,
-             want_way > 0 ? 100.0 / want_way : -1.0);
-    snprintf(rvars, sizeof rvars, "datafile=\"%s.dat\";outbase=\"%s\";labels=\"%s\";chance=%g", REP_FIG_SHOTS,
-             REP_FIG_SHOTS, labels, want_way > 0 ? 100.0 / want_way : -1.0);
+    snprintf(vars, sizeof vars, "datafile=\"%s\";outbase=\"%s\";labels=\"%s\";chance=%g;kvals=\"%s\";title_text=\"%s\"",
+             dat, base, labels, want_way > 0 ? 100.0 / want_way : -1.0, kvals, title);
+    snprintf(rvars, sizeof rvars, "datafile=\"%s.dat\";outbase=\"%s\";labels=\"%s\";chance=%g;kvals=\"%s\";title_text=\"%s\"",
+             REP_FIG_SHOTS, REP_FIG_SHOTS, labels, want_way > 0 ? 100.0 / want_way : -1.0, kvals, title);
     rc = rep_gnuplot(REP_FIG_SHOTS, vars, rvars, dir, base);
     *drawn = rc == ERR_OK;
     return rc;

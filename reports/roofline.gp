@@ -13,6 +13,7 @@ if (!exists("labels")) labels = "row"
 if (!exists("triad")) triad = -1
 if (!exists("peak")) peak = -1
 if (!exists("triad_cache")) triad_cache = -1
+if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
 set title title_text . " | roofline, 1 thread" noenhanced
 set xlabel "arithmetic intensity (flop/byte, counted)"
@@ -22,12 +23,6 @@ set xrange [0.05:100]
 set yrange [0.1:*]
 set grid
 # distinct colours per row (colour-blind safe, Tol's "bright" set)
-set linetype 1 lc rgb "#ee6677" lw 1.5
-set linetype 2 lc rgb "#4477aa" lw 1.5
-set linetype 3 lc rgb "#228833" lw 1.5
-set linetype 4 lc rgb "#ccbb44" lw 1.5
-set linetype 5 lc rgb "#66ccee" lw 1.5
-set linetype 6 lc rgb "#aa3377" lw 1.5
 set linetype cycle 6
 set key bottom right noenhanced
 set samples 400
@@ -50,6 +45,6 @@ do for [fmt in "png svg"] {
          roofc(x) with lines lw 2 dt 2 lc rgb "gray50" \
              title sprintf("ceiling: L2-resident triad %.1f GB/s", triad_cache), \
          for [i = 1:words(labels)] datafile index (i - 1) using 1:2 with points \
-             pt (i + 5) ps 0.8 title word(labels, i)
+             lc rgb rowrgb(word(labels, i)) pt rowpt(word(labels, i)) ps 0.9 title word(labels, i)
     unset output
 }

@@ -10,6 +10,7 @@ if (!exists("labels")) labels = "row"
 if (!exists("tstar")) tstar = -1
 if (!exists("tstar_analytic")) tstar_analytic = -1
 if (!exists("tstar_cfg")) tstar_cfg = ""
+if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
 set title title_text . " | counted bytes per query token (dashed: state only)" noenhanced
 set xlabel "context length t (tokens)"
@@ -20,12 +21,6 @@ set format y "%.0s %cB"
 set format x "%.0f"
 set grid
 # distinct colours per row (colour-blind safe, Tol's "bright" set)
-set linetype 1 lc rgb "#ee6677" lw 1.5
-set linetype 2 lc rgb "#4477aa" lw 1.5
-set linetype 3 lc rgb "#228833" lw 1.5
-set linetype 4 lc rgb "#ccbb44" lw 1.5
-set linetype 5 lc rgb "#66ccee" lw 1.5
-set linetype 6 lc rgb "#aa3377" lw 1.5
 set linetype cycle 6
 if (words(labels) > 4) {
     set key outside right top noenhanced font ",8"
@@ -51,8 +46,10 @@ do for [fmt in "png svg"] {
     # solid: everything the token touches (weights + state); dashed: the state alone
     # (KV cache or fast weights), where the crossover is plain to see.
     plot for [i = 1:words(labels)] datafile index (i - 1) using 1:2 with linespoints \
-             lc i dt 1 pt (i + 5) ps 0.6 title word(labels, i), \
+             lc rgb rowrgb(word(labels, i)) lw rowlw(word(labels, i)) dt 1 pt rowpt(word(labels, i)) ps 0.6 \
+             title word(labels, i), \
          for [i = 1:words(labels)] datafile index (i - 1) using 1:(($4 + $5) > 0 ? $4 + $5 : 1/0) \
-             with lines lc i dt 2 notitle
+             with lines lc rgb rowrgb(word(labels, i)) dt 2 notitle, \
+         NaN with lines lc rgb "gray30" dt 2 title "state only (KV cache / fast weights)"
     unset output
 }

@@ -11,6 +11,7 @@ if (!exists("labels")) labels = "row"
 if (!exists("tstar")) tstar = -1
 if (!exists("tstar_analytic")) tstar_analytic = -1
 if (!exists("tstar_cfg")) tstar_cfg = ""
+if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
 set encoding utf8
 set title title_text . " | wall time per query token (median; dashed: min)" noenhanced
@@ -23,12 +24,6 @@ set format y "%g"
 set ytics add (2, 5, 20, 50, 200, 500, 2000, 5000, 20000, 50000)
 set grid
 # distinct colours per row (colour-blind safe, Tol's "bright" set)
-set linetype 1 lc rgb "#ee6677" lw 1.5
-set linetype 2 lc rgb "#4477aa" lw 1.5
-set linetype 3 lc rgb "#228833" lw 1.5
-set linetype 4 lc rgb "#ccbb44" lw 1.5
-set linetype 5 lc rgb "#66ccee" lw 1.5
-set linetype 6 lc rgb "#aa3377" lw 1.5
 set linetype cycle 6
 set key top left noenhanced
 if (tstar > 0) {
@@ -48,8 +43,9 @@ do for [fmt in "png svg"] {
     }
     set output outbase . "." . fmt
     plot for [i = 1:words(labels)] datafile index (i - 1) using 1:($2 / 1000) with linespoints \
-             lc i pt (i + 5) ps 0.5 title word(labels, i) . " median", \
+             lc rgb rowrgb(word(labels, i)) lw rowlw(word(labels, i)) pt rowpt(word(labels, i)) ps 0.5 \
+             title word(labels, i) . " median", \
          for [i = 1:words(labels)] datafile index (i - 1) using 1:($3 / 1000) with lines \
-             lc i dt 2 lw 0.8 notitle
+             lc rgb rowrgb(word(labels, i)) dt 2 lw 0.8 notitle
     unset output
 }

@@ -7,12 +7,17 @@ if (!exists("datafile")) datafile = "traffic.dat"
 if (!exists("outbase")) outbase = "traffic"
 if (!exists("title_text")) title_text = "memory traffic per token"
 if (!exists("impls")) impls = "impl"
+if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
 set title title_text noenhanced
 set xlabel "position t (support tokens in the context)"
 set ylabel "bytes per token"
 set grid
-set key top left noenhanced
+set key outside right top noenhanced
+set yrange [0:*]
+set offsets 0, 0, graph 0.1, 0
+set xtics 1 nomirror
+set mxtics 1
 
 do for [fmt in "png svg"] {
     if (fmt eq "png") {
@@ -26,6 +31,7 @@ do for [fmt in "png svg"] {
     }
     set output outbase . "." . fmt
     plot for [i = 1:words(impls)] datafile index (i - 1) using 1:2 with linespoints \
-         pt (i + 5) ps 0.6 title word(impls, i)
+         lc rgb rowrgb(word(impls, i)) lw rowlw(word(impls, i)) pt rowpt(word(impls, i)) ps 0.8 \
+         title word(impls, i)
     unset output
 }

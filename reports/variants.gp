@@ -4,6 +4,7 @@
 #   gnuplot -e "in='reports/figures/variants.tsv'; out='reports/figures/variants'" reports/variants.gp
 if (!exists("in")) in = 'reports/figures/variants.tsv'
 if (!exists("out")) out = 'reports/figures/variants'
+if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 set datafile separator "\t"
 set style fill solid 0.7 border -1
 set boxwidth 0.15
@@ -22,7 +23,7 @@ off(r) = (r - 2) * 0.16
 do for [fmt in "png svg"] {
     if (fmt eq "svg") { set terminal svg size 1000,480 dynamic } else { set terminal pngcairo size 1000,480 }
     set output out.".".fmt
-    plot for [r=0:4] in every ::r::r using (0 + off(r)):2:3:4 with boxerrorbars lc r+1 title word(names, r+1), \
-         for [r=0:4] for [s=1:3] in every ::r::r using (s + off(r)):(column(2+3*s)):(column(3+3*s)):(column(4+3*s)) with boxerrorbars lc r+1 notitle, \
-         for [r=0:4] in every ::r::r using (4 + off(r)):(1-$14):(1-$14-$15):(1-$14+$15) with boxerrorbars lc r+1 notitle
+    plot for [r=0:4] in every ::r::r using (0 + off(r)):2:3:4 with boxerrorbars lc rgb rowrgb(word(names, r+1)) title word(names, r+1), \
+         for [r=0:4] for [s=1:3] in every ::r::r using (s + off(r)):(column(2+3*s)):(column(3+3*s)):(column(4+3*s)) with boxerrorbars lc rgb rowrgb(word(names, r+1)) notitle, \
+         for [r=0:4] in every ::r::r using (4 + off(r)):(1-$14):(1-$14-$15):(1-$14+$15) with boxerrorbars lc rgb rowrgb(word(names, r+1)) notitle
 }
