@@ -359,7 +359,8 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
                  REP_FIG_TRAFFIC, REP_FIG_TRAFFIC, title_clean, impls);
         append_replot(out_dir, script, vars);
     }
-    return ERR_OK;
+    int drawn;
+    return rep_loihi2_figure(results_path, run, out_dir, title_clean, &drawn);
 }
 
 // ---- shared with reports/report_sweep.c ----------------------------------------------------

@@ -23,4 +23,8 @@ int rep_gnuplot(const char *name, const char *vars, const char *replot_vars, con
 #define REP_FIG_ROOFLINE "roofline"
 #define REP_FIG_SHOTS "accuracy_vs_shots"
 
+// The modelled Loihi 2 cost figure (loihi2_cost.{dat,png,svg}) of an eval run that ran
+// loihi2-emu; nothing is drawn (and 0 returned, *drawn = 0) when the run has no loihi2 table.
+int rep_loihi2_figure(const char *path, const char *run, const char *dir, const char *title, int *drawn);
+
 #endif

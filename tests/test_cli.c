@@ -199,8 +199,9 @@ Test(cli, report_draws_figures_from_an_eval_run) {
     cr_assert_eq(run(BIN " eval --model " TINY " --task glyphs --episodes 3 --out %s", out).code, 0);
     cmd_result r = run(BIN " report %s --out-dir %s/fig", out, dir);
     cr_assert_eq(r.code, 0, "%s", r.out);
-    const char *names[] = {"accuracy.png", "accuracy.svg", "traffic.png", "traffic.svg"};
-    for (size_t i = 0; i < 4; i++) {
+    // The default rows include loihi2-emu, so the modelled-cost figure is drawn too.
+    const char *names[] = {"accuracy.png", "accuracy.svg", "traffic.png", "traffic.svg", "loihi2_cost.png", "loihi2_cost.svg"};
+    for (size_t i = 0; i < 6; i++) {
         char p[256];
         struct stat st;
         snprintf(p, sizeof p, "%s/fig/%s", dir, names[i]);
