@@ -31,10 +31,8 @@ static inline float ts_exp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     const float y = p * r * r + r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
-    float two_n;
-    memcpy(&two_n, &bits, sizeof two_n);
-    return y * two_n;
+    const union { int32_t i; float f; } two_n = {.i = ((int32_t)n + 127) << 23};  // 2^n
+    return y * two_n.f;
 }
 // In place: x /= ||x||; returns the norm before scaling (0-vector left unchanged).
 float ts_l2_normalize(float *x, int n);
