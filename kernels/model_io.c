@@ -1,5 +1,6 @@
 #include "kernels/model.h"
 #include "kernels/err.h"
+#include "kernels/h5io.h"
 #include "kernels/tensor.h"
 #include <errno.h>
 #include <hdf5.h>
@@ -70,58 +71,6 @@ void mdl_embed(const mdl_model *m, int B, const float *img, float *emb) {
 
 static const char *dec_group[2] = {"decoder_linear", "decoder_softmax"};
 
-static int attr_int(hid_t obj, const char *name, int v) {
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_NATIVE_INT, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT, &v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return rc < 0 ? -1 : 0;
-}
-
-static int attr_str(hid_t obj, const char *name, const char *v) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(v) + 1);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return rc < 0 ? -1 : 0;
-}
-
-static int read_attr_int(hid_t obj, const char *name, int *v) {
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    herr_t rc = H5Aread(a, H5T_NATIVE_INT, v);
-    H5Aclose(a);
-    return rc < 0 ? -1 : 0;
-}
-
-static int write_params(hid_t g, const float *p, size_t n) {
-    hsize_t dims[1] = {n};
-    hid_t sp = H5Screate_simple(1, dims, NULL);
-    hid_t ds = H5Dcreate2(g, "params", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p);
-    if (ds >= 0) H5Dclose(ds);
-    H5Sclose(sp);
-    return rc < 0 ? -1 : 0;
-}
-
-static int read_params(hid_t g, float *p, size_t n) {
-    hid_t ds = H5Dopen2(g, "params", H5P_DEFAULT);
-    if (ds < 0) return -1;
-    hid_t sp = H5Dget_space(ds);
-    hsize_t dims[1] = {0};
-    int ok = H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1 &&
-             dims[0] == n;
-    H5Sclose(sp);
-    herr_t rc = ok ? H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) : -1;
-    H5Dclose(ds);
-    return rc < 0 ? -1 : 0;
-}
-
 int mdl_save(const char *path, mdl_model *m, const char *note) {
     return mdl_save_ex(path, m, note, NULL, NULL);
 }
@@ -134,25 +83,25 @@ int mdl_save_ex(const char *path, mdl_model *m, const char *note,
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return err_set(ERR_IO, "cannot write model file %s (check the directory exists and is writable)", path);
-    int bad = attr_str(f, "format", "neuroicl-model") || attr_int(f, "format_version", 1) ||
-              attr_str(f, "content_hash", m->hash) || (note && attr_str(f, "training", note));
+    int bad = h5io_write_str(f, "format", "neuroicl-model") || h5io_write_i64(f, "format_version", 1) ||
+              h5io_write_str(f, "content_hash", m->hash) || (note && h5io_write_str(f, "training", note));
     hid_t g = H5Gcreate2(f, "encoder", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    bad |= g < 0 || attr_int(g, "side", m->enc.side) || attr_int(g, "n_blocks", m->enc.n_blocks);
+    bad |= g < 0 || h5io_write_i64(g, "side", m->enc.side) || h5io_write_i64(g, "n_blocks", m->enc.n_blocks);
     for (int i = 0; i < m->enc.n_blocks && !bad; i++) {
         char nm[16];
         snprintf(nm, sizeof nm, "ch%d", i);
-        bad |= attr_int(g, nm, m->enc.ch[i]);
+        bad |= h5io_write_i64(g, nm, m->enc.ch[i]);
     }
-    bad |= bad || write_params(g, m->enc_params, enc_n_params(&m->enc));
+    bad |= bad || h5io_write_f32(g, "params", m->enc_params, enc_n_params(&m->enc));
     if (g >= 0) H5Gclose(g);
     for (int k = 0; k < 2 && !bad; k++) {
         const tf_config *c = &m->dec[k];
         g = H5Gcreate2(f, dec_group[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        bad |= g < 0 || attr_int(g, "d_in", c->d_in) || attr_int(g, "d_model", c->d_model) ||
-               attr_int(g, "n_layers", c->n_layers) || attr_int(g, "n_heads", c->n_heads) ||
-               attr_int(g, "d_ff", c->d_ff) || attr_int(g, "n_labels", c->n_labels) ||
-               attr_str(g, "attention", k == TF_LINEAR ? "linear-relu" : "softmax") ||
-               write_params(g, m->dec_params[k], tf_n_params(c));
+        bad |= g < 0 || h5io_write_i64(g, "d_in", c->d_in) || h5io_write_i64(g, "d_model", c->d_model) ||
+               h5io_write_i64(g, "n_layers", c->n_layers) || h5io_write_i64(g, "n_heads", c->n_heads) ||
+               h5io_write_i64(g, "d_ff", c->d_ff) || h5io_write_i64(g, "n_labels", c->n_labels) ||
+               h5io_write_str(g, "attention", k == TF_LINEAR ? "linear-relu" : "softmax") ||
+               h5io_write_f32(g, "params", m->dec_params[k], tf_n_params(c));
         if (g >= 0) H5Gclose(g);
     }
     if (!bad && extra) bad |= extra((int64_t)f, ctx) != 0;
@@ -174,19 +123,19 @@ int mdl_load(const char *path, mdl_model *m) {
     if (f < 0) return err_set(ERR_FORMAT, "model file %s is not a readable HDF5 file (retrain it with `neuroicl train`)", path);
     int bad = 0;
     hid_t g = H5Gopen2(f, "encoder", H5P_DEFAULT);
-    bad |= g < 0 || read_attr_int(g, "side", &m->enc.side) || read_attr_int(g, "n_blocks", &m->enc.n_blocks) ||
+    bad |= g < 0 || h5io_read_int(g, "side", &m->enc.side) || h5io_read_int(g, "n_blocks", &m->enc.n_blocks) ||
            m->enc.n_blocks < 1 || m->enc.n_blocks > ENC_MAX_BLOCKS || m->enc.side < 4 || m->enc.side > 1024;
     for (int i = 0; !bad && i < m->enc.n_blocks; i++) {
         char nm[16];
         snprintf(nm, sizeof nm, "ch%d", i);
-        bad |= read_attr_int(g, nm, &m->enc.ch[i]) || m->enc.ch[i] < 1 || m->enc.ch[i] > 4096;
+        bad |= h5io_read_int(g, nm, &m->enc.ch[i]) || m->enc.ch[i] < 1 || m->enc.ch[i] > 4096;
     }
     for (int k = 0; k < 2 && !bad; k++) {
         tf_config *c = &m->dec[k];
         hid_t h = H5Gopen2(f, dec_group[k], H5P_DEFAULT);
-        bad |= h < 0 || read_attr_int(h, "d_in", &c->d_in) || read_attr_int(h, "d_model", &c->d_model) ||
-               read_attr_int(h, "n_layers", &c->n_layers) || read_attr_int(h, "n_heads", &c->n_heads) ||
-               read_attr_int(h, "d_ff", &c->d_ff) || read_attr_int(h, "n_labels", &c->n_labels);
+        bad |= h < 0 || h5io_read_int(h, "d_in", &c->d_in) || h5io_read_int(h, "d_model", &c->d_model) ||
+               h5io_read_int(h, "n_layers", &c->n_layers) || h5io_read_int(h, "n_heads", &c->n_heads) ||
+               h5io_read_int(h, "d_ff", &c->d_ff) || h5io_read_int(h, "n_labels", &c->n_labels);
         c->attn = (tf_attn)k;
         if (h >= 0) H5Gclose(h);
         bad |= !bad && (tf_config_check(c) != 0 || c->d_in != enc_d_out(&m->enc));
@@ -198,11 +147,11 @@ int mdl_load(const char *path, mdl_model *m) {
     }
     int rc = mdl_alloc(m);
     if (rc) { H5Gclose(g); H5Fclose(f); return rc; }
-    bad |= read_params(g, m->enc_params, enc_n_params(&m->enc));
+    bad |= h5io_read_f32(g, "params", m->enc_params, enc_n_params(&m->enc));
     H5Gclose(g);
     for (int k = 0; k < 2 && !bad; k++) {
         hid_t h = H5Gopen2(f, dec_group[k], H5P_DEFAULT);
-        bad |= h < 0 || read_params(h, m->dec_params[k], tf_n_params(&m->dec[k]));
+        bad |= h < 0 || h5io_read_f32(h, "params", m->dec_params[k], tf_n_params(&m->dec[k]));
         if (h >= 0) H5Gclose(h);
     }
     H5Fclose(f);

@@ -1,6 +1,7 @@
 #include "kernels/train.h"
 #include "kernels/adamw.h"
 #include "kernels/err.h"
+#include "kernels/h5io.h"
 #include "kernels/tensor.h"
 #include <hdf5.h>
 #include <math.h>
@@ -99,89 +100,21 @@ typedef struct {
     adamw_state *opt[2];   // optimisers of the current stage (second may be NULL)
 } ckpt_state;
 
-static int write_f32(hid_t g, const char *name, const float *p, size_t n) {
-    hsize_t dims[1] = {n ? n : 1};
-    hid_t sp = H5Screate_simple(1, dims, NULL);
-    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = ds < 0 ? -1 : (n ? H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) : 0);
-    if (ds >= 0) H5Dclose(ds);
-    H5Sclose(sp);
-    return rc < 0;
-}
-
-static int read_f32(hid_t g, const char *name, float *p, size_t n) {
-    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
-    if (ds < 0) return 1;
-    hid_t sp = H5Dget_space(ds);
-    hssize_t np = H5Sget_simple_extent_npoints(sp);
-    H5Sclose(sp);
-    herr_t rc = np == (hssize_t)n ? H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) : -1;
-    H5Dclose(ds);
-    return rc < 0;
-}
-
-static int write_i64_attr(hid_t g, const char *name, long long v) {
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(g, name, H5T_NATIVE_LLONG, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return rc < 0;
-}
-
-static int read_i64_attr(hid_t g, const char *name, long long *v) {
-    if (H5Aexists(g, name) <= 0) return 1;
-    hid_t a = H5Aopen(g, name, H5P_DEFAULT);
-    herr_t rc = H5Aread(a, H5T_NATIVE_LLONG, v);
-    H5Aclose(a);
-    return rc < 0;
-}
-
-static int write_str_attr(hid_t g, const char *name, const char *v) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(v) + 1);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(g, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, t, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return rc < 0;
-}
-
-static int read_str_attr(hid_t g, const char *name, char *out, size_t n) {
-    if (H5Aexists(g, name) <= 0) return 1;
-    hid_t a = H5Aopen(g, name, H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    size_t sz = H5Tget_size(t);
-    int bad = H5Tget_class(t) != H5T_STRING || sz >= n;
-    if (!bad) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, sz);
-        bad = H5Aread(a, mt, out) < 0;
-        out[sz] = 0;
-        H5Tclose(mt);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return bad;
-}
-
 static int ckpt_extra(int64_t file, void *ctx) {
     ckpt_state *c = ctx;
     hid_t g = H5Gcreate2((hid_t)file, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) return 1;
-    int bad = write_i64_attr(g, "stage", c->stage) || write_i64_attr(g, "step", c->step) ||
-              (c->data_source && write_str_attr(g, "data_source", c->data_source));
+    int bad = h5io_write_i64(g, "stage", c->stage) || h5io_write_i64(g, "step", c->step) ||
+              (c->data_source && h5io_write_str(g, "data_source", c->data_source));
     for (int i = 0; i < 2 && !bad; i++) {
         if (!c->opt[i]) continue;
         char nm[32];
         snprintf(nm, sizeof nm, "opt%d_step", i);
-        bad |= write_i64_attr(g, nm, c->opt[i]->step);
+        bad |= h5io_write_i64(g, nm, c->opt[i]->step);
         snprintf(nm, sizeof nm, "opt%d_m", i);
-        bad |= write_f32(g, nm, c->opt[i]->m, c->opt[i]->n);
+        bad |= h5io_write_f32(g, nm, c->opt[i]->m, c->opt[i]->n);
         snprintf(nm, sizeof nm, "opt%d_v", i);
-        bad |= write_f32(g, nm, c->opt[i]->v, c->opt[i]->n);
+        bad |= h5io_write_f32(g, nm, c->opt[i]->v, c->opt[i]->n);
     }
     H5Gclose(g);
     return bad;
@@ -208,21 +141,21 @@ static int ckpt_read_train(const char *path, ckpt_state *c, int want_stage) {
     if (f < 0) return 1;
     hid_t g = H5Gopen2(f, "train", H5P_DEFAULT);
     long long st = 0, sp = 0;
-    int bad = g < 0 || read_i64_attr(g, "stage", &st) || read_i64_attr(g, "step", &sp);
+    int bad = g < 0 || h5io_read_i64(g, "stage", &st) || h5io_read_i64(g, "step", &sp);
     if (!bad) { c->stage = (int)st; c->step = (int)sp; }
-    if (!bad && c->data_source_out) read_str_attr(g, "data_source", c->data_source_out, c->data_source_n);
+    if (!bad && c->data_source_out) h5io_read_str(g, "data_source", c->data_source_out, c->data_source_n);
     if (!bad && want_stage && st == want_stage) {
         for (int i = 0; i < 2 && !bad; i++) {
             if (!c->opt[i]) continue;
             char nm[32];
             long long os = 0;
             snprintf(nm, sizeof nm, "opt%d_step", i);
-            bad |= read_i64_attr(g, nm, &os);
+            bad |= h5io_read_i64(g, nm, &os);
             c->opt[i]->step = os;
             snprintf(nm, sizeof nm, "opt%d_m", i);
-            bad |= read_f32(g, nm, c->opt[i]->m, c->opt[i]->n);
+            bad |= h5io_read_f32(g, nm, c->opt[i]->m, c->opt[i]->n);
             snprintf(nm, sizeof nm, "opt%d_v", i);
-            bad |= read_f32(g, nm, c->opt[i]->v, c->opt[i]->n);
+            bad |= h5io_read_f32(g, nm, c->opt[i]->v, c->opt[i]->n);
         }
     }
     if (g >= 0) H5Gclose(g);
