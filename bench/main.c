@@ -267,7 +267,8 @@ static int cmd_eval(int argc, char **argv) {
     h5r_attr_i64(&run, "n_episodes", o.episodes);
     h5r_attr_i64(&run, "seed", (int64_t)o.seed);
     h5r_attr_str(&run, "impls", impl_buf);
-    h5r_attr_str(&run, "model_file", model);
+    char model_abs[PATH_MAX];  // absolute, so the record still points at it from elsewhere
+    h5r_attr_str(&run, "model_file", realpath(model, model_abs) ? model_abs : model);
     h5r_attr_str(&run, "model_hash", m.hash);
     join_args(argc, argv, buf, sizeof buf);
     h5r_attr_str(&run, "command_line", buf);

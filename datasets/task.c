@@ -2,6 +2,7 @@
 // procedural set) or "auto" (Omniglot when found, else glyphs, saying so on `log`).
 #include "datasets/dataset.h"
 #include "kernels/err.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,8 @@ int ds_load_task(const char *task, const char *data, const char *split, ds_set *
     if (want_omni || want_auto) {
         char found[4096];
         int rc = ds_omniglot_find(data, found, sizeof found);
+        char abs[4096];
+        if (rc == 0 && realpath(found, abs)) snprintf(found, sizeof found, "%s", abs);  // for the record
         if (rc == 0) {
             if (dir && n) snprintf(dir, n, "%s", found);
             if (log) fprintf(log, "data: Omniglot %s split from %s\n", split, found);
