@@ -11,7 +11,7 @@ set boxwidth 0.15
 set yrange [0:1.08]
 set xrange [-0.5:4.6]
 set ylabel "accuracy, evaluation alphabets (95% CI)"
-set key top right horizontal font ",9"
+set key outside bottom center horizontal font ",9"
 set grid ytics
 set xtics ("5-way 1-shot" 0, "5-way 5-shot" 1, "20-way 1-shot" 2, "20-way 5-shot" 3, "Lake 20-way 1-shot" 4)
 set arrow 1 from 3.6, 0.955 to 4.45, 0.955 nohead dt 2 lc rgb "black"
@@ -23,7 +23,8 @@ off(r) = (r - 2) * 0.16
 do for [fmt in "png svg"] {
     if (fmt eq "svg") { set terminal svg size 1000,480 dynamic } else { set terminal pngcairo size 1000,480 }
     set output out.".".fmt
-    plot for [r=0:4] in every ::r::r using (0 + off(r)):2:3:4 with boxerrorbars lc rgb rowrgb(word(names, r+1)) title word(names, r+1), \
-         for [r=0:4] for [s=1:3] in every ::r::r using (s + off(r)):(column(2+3*s)):(column(3+3*s)):(column(4+3*s)) with boxerrorbars lc rgb rowrgb(word(names, r+1)) notitle, \
-         for [r=0:4] in every ::r::r using (4 + off(r)):(1-$14):(1-$14-$15):(1-$14+$15) with boxerrorbars lc rgb rowrgb(word(names, r+1)) notitle
+    # boxerrorbars with 5 columns: x : y : ylow : yhigh : box width
+    plot for [r=0:4] in every ::r::r using (0 + off(r)):2:3:4:(0.15) with boxerrorbars lc rgb rowrgb(word(names, r+1)) title word(names, r+1), \
+         for [r=0:4] for [s=1:3] in every ::r::r using (s + off(r)):(column(2+3*s)):(column(3+3*s)):(column(4+3*s)):(0.15) with boxerrorbars lc rgb rowrgb(word(names, r+1)) notitle, \
+         for [r=0:4] in every ::r::r using (4 + off(r)):(1-$14):(1-$14-$15):(1-$14+$15):(0.15) with boxerrorbars lc rgb rowrgb(word(names, r+1)) notitle
 }
