@@ -1,6 +1,7 @@
 // cli — small helpers shared by the command-line front ends in bench/.
 #ifndef NEUROICL_CLI_H
 #define NEUROICL_CLI_H
+#include <stdint.h>
 
 // Creates the directories above `path` (like mkdir -p of its dirname). ERR_IO naming the
 // directory when one cannot be made.
@@ -8,5 +9,14 @@ int cli_mkdir_parent(const char *path);
 // For a results file about to be appended to: creates its directory and checks (read-only)
 // that the file can take a new run, so a bad --out fails before the work, not after.
 int cli_prepare_results(const char *path);
+
+// Strict integer options: the whole string, in lo..hi, else ERR_ARG naming the option.
+// s == NULL means cli_opt_value already reported a missing value.
+int cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
+int cli_parse_int(const char *opt, const char *s, int lo, int hi, int *out);
+int cli_parse_u64(const char *opt, const char *s, uint64_t *out);
+// The value after option argv[*i] (advancing *i); NULL with ERR_ARG set when it is missing or
+// is itself an option.
+const char *cli_opt_value(int argc, char **argv, int *i);
 
 #endif

@@ -76,45 +76,6 @@ static const char *usage_text =
 
 // ---------------------------------------------------------------- argument parsing -----
 
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
-    char *end;
-    if (!s) return ERR_ARG;  // opt_value already said the value is missing
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!s || !*s || *end || errno)
-        return err_set(ERR_ARG, "%s needs an integer in %ld..%ld (got '%s')", opt, lo, hi, s ? s : "");
-    if (v < lo || v > hi) return err_set(ERR_ARG, "%s must be in %ld..%ld (got %ld)", opt, lo, hi, v);
-    *out = v;
-    return 0;
-}
-
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
-    long v;
-    int rc = parse_long(opt, s, lo, hi, &v);
-    if (!rc) *out = (int)v;
-    return rc;
-}
-
-static int parse_u64(const char *opt, const char *s, uint64_t *out) {
-    char *end;
-    if (!s) return ERR_ARG;
-    errno = 0;
-    unsigned long long v = *s != '-' ? strtoull(s, &end, 10) : 0;
-    if (!s || !*s || *s == '-' || *end || errno)
-        return err_set(ERR_ARG, "%s needs a non-negative integer (got '%s')", opt, s ? s : "");
-    *out = v;
-    return 0;
-}
-
-// Returns the option's value and advances i; NULL (err set) when missing.
-static const char *opt_value(int argc, char **argv, int *i) {
-    if (*i + 1 >= argc || (argv[*i + 1][0] == '-' && argv[*i + 1][1] == '-')) {
-        err_set(ERR_ARG, "%s needs a value", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static void utc_now(char *buf, size_t n) {
     time_t t = time(NULL);
     struct tm tm;
@@ -139,20 +100,20 @@ static int cmd_train(int argc, char **argv) {
     int rc = 0, quick = 0, max_classes = 0, heads = 0, layers = 0;
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
-        if (!strcmp(a, "--out")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; o.out = v; }
-        else if (!strcmp(a, "--max-classes")) rc = parse_int(a, opt_value(argc, argv, &i), 2, 1000000, &max_classes);
-        else if (!strcmp(a, "--heads")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 64, &heads);
-        else if (!strcmp(a, "--layers")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 16, &layers);
-        else if (!strcmp(a, "--task")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
-        else if (!strcmp(a, "--data")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
-        else if (!strcmp(a, "--threads")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 256, &o.threads);
-        else if (!strcmp(a, "--seed")) rc = parse_u64(a, opt_value(argc, argv, &i), &o.seed);
-        else if (!strcmp(a, "--enc-steps")) rc = parse_int(a, opt_value(argc, argv, &i), 0, 10000000, &o.enc_steps);
-        else if (!strcmp(a, "--dec-steps")) rc = parse_int(a, opt_value(argc, argv, &i), 0, 10000000, &o.dec_steps);
+        if (!strcmp(a, "--out")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; o.out = v; }
+        else if (!strcmp(a, "--max-classes")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 2, 1000000, &max_classes);
+        else if (!strcmp(a, "--heads")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 64, &heads);
+        else if (!strcmp(a, "--layers")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 16, &layers);
+        else if (!strcmp(a, "--task")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
+        else if (!strcmp(a, "--data")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
+        else if (!strcmp(a, "--threads")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 256, &o.threads);
+        else if (!strcmp(a, "--seed")) rc = cli_parse_u64(a, cli_opt_value(argc, argv, &i), &o.seed);
+        else if (!strcmp(a, "--enc-steps")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 0, 10000000, &o.enc_steps);
+        else if (!strcmp(a, "--dec-steps")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 0, 10000000, &o.dec_steps);
         else if (!strcmp(a, "--resume")) o.resume = 1;
-        else if (!strcmp(a, "--init")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; o.init_from = v; }
+        else if (!strcmp(a, "--init")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; o.init_from = v; }
         else if (!strcmp(a, "--dec-lr")) {
-            if (!(v = opt_value(argc, argv, &i))) return ERR_ARG;
+            if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG;
             o.dec_lr = strtof(v, NULL);
             if (!(o.dec_lr > 0 && o.dec_lr < 1)) return err_set(ERR_ARG, "--dec-lr must be in (0, 1) (got '%s')", v);
         }
@@ -203,21 +164,21 @@ static int cmd_eval(int argc, char **argv) {
     int rc = 0;
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
-        if (!strcmp(a, "--task")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
-        else if (!strcmp(a, "--data")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
-        else if (!strcmp(a, "--out")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; out = v; }
-        else if (!strcmp(a, "--model")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; model = v; }
-        else if (!strcmp(a, "--events")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; events = v; }
+        if (!strcmp(a, "--task")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
+        else if (!strcmp(a, "--data")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
+        else if (!strcmp(a, "--out")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; out = v; }
+        else if (!strcmp(a, "--model")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; model = v; }
+        else if (!strcmp(a, "--events")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; events = v; }
         else if (!strcmp(a, "--impl")) {
-            if (!(v = opt_value(argc, argv, &i))) return ERR_ARG;
+            if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG;
             snprintf(impl_buf, sizeof impl_buf, "%s", v);
         }
-        else if (!strcmp(a, "--n-way")) rc = parse_int(a, opt_value(argc, argv, &i), 2, 1024, &o.n_way);
-        else if (!strcmp(a, "--k-shot")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 1000, &o.k_shot);
-        else if (!strcmp(a, "--queries")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 1000, &o.n_query);
-        else if (!strcmp(a, "--episodes")) rc = parse_int(a, opt_value(argc, argv, &i), 1, 10000000, &o.episodes);
-        else if (!strcmp(a, "--token-episodes")) rc = parse_int(a, opt_value(argc, argv, &i), 0, 10000000, &o.token_episodes);
-        else if (!strcmp(a, "--seed")) rc = parse_u64(a, opt_value(argc, argv, &i), &o.seed);
+        else if (!strcmp(a, "--n-way")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 2, 1024, &o.n_way);
+        else if (!strcmp(a, "--k-shot")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 1000, &o.k_shot);
+        else if (!strcmp(a, "--queries")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 1000, &o.n_query);
+        else if (!strcmp(a, "--episodes")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 10000000, &o.episodes);
+        else if (!strcmp(a, "--token-episodes")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 0, 10000000, &o.token_episodes);
+        else if (!strcmp(a, "--seed")) rc = cli_parse_u64(a, cli_opt_value(argc, argv, &i), &o.seed);
         else return err_set(ERR_ARG, "eval: unknown option '%s' (see neuroicl --help)", a);
     }
     if (rc) return rc;
@@ -317,8 +278,8 @@ static int cmd_report(int argc, char **argv) {
     const char *file = NULL, *run = NULL, *dir = "reports/figures";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        if (!strcmp(a, "--run")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; run = v; }
-        else if (!strcmp(a, "--out-dir")) { if (!(v = opt_value(argc, argv, &i))) return ERR_ARG; dir = v; }
+        if (!strcmp(a, "--run")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; run = v; }
+        else if (!strcmp(a, "--out-dir")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; dir = v; }
         else if (a[0] == '-') return err_set(ERR_ARG, "report: unknown option '%s'", a);
         else if (!file) file = a;
         else return err_set(ERR_ARG, "report: one results file only (got '%s' too)", a);

@@ -177,16 +177,6 @@ void stream_print(const stream_result *r, const char *label) {
 
 // ---------------------------------------------------------------- command ----------------
 
-static int stream_parse_int(const char *opt, const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || !*s || *end || errno || v < lo || v > hi)
-        return err_set(ERR_ARG, "stream: %s needs an integer in %ld..%ld (got '%s')", opt, lo, hi, s ? s : "");
-    *out = v;
-    return 0;
-}
-
 int stream_cmd(int argc, char **argv) {
     stream_options o = {.array_bytes = 0, .ntimes = 6, .threads = 1};
     const char *out = "results/neuroicl.h5";
@@ -198,13 +188,13 @@ int stream_cmd(int argc, char **argv) {
         const char *s = argv[++i];
         if (!strcmp(a, "--out")) out = s;
         else if (!strcmp(a, "--array-mib")) {
-            if (stream_parse_int(a, s, 1, 1 << 20, &v)) return ERR_ARG;
+            if (cli_parse_long(a, s, 1, 1 << 20, &v)) return ERR_ARG;
             o.array_bytes = (size_t)v << 20;
         } else if (!strcmp(a, "--ntimes")) {
-            if (stream_parse_int(a, s, 2, 1000, &v)) return ERR_ARG;
+            if (cli_parse_long(a, s, 2, 1000, &v)) return ERR_ARG;
             o.ntimes = (int)v;
         } else if (!strcmp(a, "--threads")) {
-            if (stream_parse_int(a, s, 1, 256, &v)) return ERR_ARG;
+            if (cli_parse_long(a, s, 1, 256, &v)) return ERR_ARG;
             o.threads = (int)v;
             all_threads = 0;
         } else return err_set(ERR_ARG, "stream: unknown option '%s' (see neuroicl --help)", a);

@@ -1,3 +1,4 @@
+#include "bench/cli.h"
 #include "bench/variants.h"
 #include "bench/eval.h"
 #include "bench/results.h"
@@ -38,20 +39,6 @@ int var_quant_prepare(const char *model_path, const char *task, const char *data
     return rc;
 }
 
-static const char *opt(int argc, char **argv, int *i) {
-    if (*i + 1 >= argc) { err_set(ERR_ARG, "%s needs a value", argv[*i]); return NULL; }
-    return argv[++*i];
-}
-
-static int parse_int(const char *name, const char *v, int lo, int hi, int *out) {
-    if (!v) return ERR_ARG;
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (*v == 0 || *end || x < lo || x > hi) return err_set(ERR_ARG, "%s: '%s' is not an integer in %d..%d", name, v, lo, hi);
-    *out = (int)x;
-    return 0;
-}
-
 int quantize_cmd(int argc, char **argv) {
     const char *model = "models/default.h5", *out = NULL, *task = "auto", *data = NULL;
     fq_cal_opts o;
@@ -62,11 +49,11 @@ int quantize_cmd(int argc, char **argv) {
     int rc = 0, keep_scales = 1;  // measured better than re-calibrating (/tmp/m4, 500 steps: 20-way 1/5-shot +1.3/+1.1)
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
-        if (!strcmp(a, "--model")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; model = v; }
-        else if (!strcmp(a, "--qat-steps")) rc = parse_int(a, opt(argc, argv, &i), 0, 1000000, &qo.steps);
-        else if (!strcmp(a, "--qat-batch")) rc = parse_int(a, opt(argc, argv, &i), 1, 4096, &qo.batch);
+        if (!strcmp(a, "--model")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; model = v; }
+        else if (!strcmp(a, "--qat-steps")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 0, 1000000, &qo.steps);
+        else if (!strcmp(a, "--qat-batch")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 4096, &qo.batch);
         else if (!strcmp(a, "--qat-lr")) {
-            if (!(v = opt(argc, argv, &i))) return ERR_ARG;
+            if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG;
             char *end;
             qo.lr = strtof(v, &end);
             if (*end || !(qo.lr > 0 && qo.lr < 1)) return err_set(ERR_ARG, "--qat-lr: '%s' is not in (0, 1)", v);
@@ -74,11 +61,11 @@ int quantize_cmd(int argc, char **argv) {
         else if (!strcmp(a, "--qat-keep-scales")) keep_scales = 1;
         else if (!strcmp(a, "--qat-recalibrate")) keep_scales = 0;
         else if (!strcmp(a, "--qat-dual")) qo.dual = 1;
-        else if (!strcmp(a, "--threads")) rc = parse_int(a, opt(argc, argv, &i), 1, 256, &qo.threads);
-        else if (!strcmp(a, "--out")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; out = v; }
-        else if (!strcmp(a, "--task")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; task = v; }
-        else if (!strcmp(a, "--data")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; data = v; }
-        else if (!strcmp(a, "--episodes")) rc = parse_int(a, opt(argc, argv, &i), 1, 1000000, &o.episodes);
+        else if (!strcmp(a, "--threads")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 256, &qo.threads);
+        else if (!strcmp(a, "--out")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; out = v; }
+        else if (!strcmp(a, "--task")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
+        else if (!strcmp(a, "--data")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
+        else if (!strcmp(a, "--episodes")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 1000000, &o.episodes);
         else return err_set(ERR_ARG, "quantize: unknown option '%s' (see neuroicl --help)", a);
     }
     if (rc) return rc;
@@ -193,13 +180,13 @@ int variants_cmd(int argc, char **argv) {
     uint64_t seed = 1;
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
-        if (!strcmp(a, "--model")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; model = v; }
-        else if (!strcmp(a, "--out")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; out = v; }
-        else if (!strcmp(a, "--task")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; task = v; }
-        else if (!strcmp(a, "--data")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; data = v; }
-        else if (!strcmp(a, "--figure")) { if (!(v = opt(argc, argv, &i))) return ERR_ARG; fig = v; }
-        else if (!strcmp(a, "--episodes")) rc = parse_int(a, opt(argc, argv, &i), 1, 1000000, &episodes);
-        else if (!strcmp(a, "--seed")) { int s = 0; rc = parse_int(a, opt(argc, argv, &i), 0, INT_MAX, &s); seed = (uint64_t)s; }
+        if (!strcmp(a, "--model")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; model = v; }
+        else if (!strcmp(a, "--out")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; out = v; }
+        else if (!strcmp(a, "--task")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
+        else if (!strcmp(a, "--data")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; data = v; }
+        else if (!strcmp(a, "--figure")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; fig = v; }
+        else if (!strcmp(a, "--episodes")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 1000000, &episodes);
+        else if (!strcmp(a, "--seed")) { int s = 0; rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 0, INT_MAX, &s); seed = (uint64_t)s; }
         else return err_set(ERR_ARG, "variants: unknown option '%s' (see neuroicl --help)", a);
     }
     if (rc) return rc;
