@@ -10,25 +10,10 @@
 #include "kernels/err.h"
 #include "kernels/qat.h"
 #include "kernels/quant.h"
-
-static float *random_model(const tf_config *c, uint64_t seed, float noise) {
-    size_t np = tf_n_params(c);
-    float *p = malloc(np * sizeof(float));
-    rng_t r;
-    rng_seed(&r, seed);
-    tf_init(c, p, &r);
-    for (size_t i = 0; i < np; i++) p[i] += noise * rng_normal(&r);
-    return p;
-}
+#include "tests/fq_support.h"
 
 static void set_scales(fq_model *q, const tf_config *c, double s_kqv) {
-    memset(q, 0, sizeof *q);
-    q->s_x = 150;
-    q->s_log = 150;
-    for (int l = 0; l < c->n_layers; l++) {
-        q->s_q[l] = q->s_k[l] = q->s_v[l] = s_kqv;
-        q->s_z[l] = q->s_h[l] = 150;
-    }
+    fqt_set_scales(q, c, s_kqv);
     // a write-gain table so that cg < 256 at larger contexts
     q->n_cal = 2;
     q->cal_n[0] = 4; q->cal_n[1] = 20;
@@ -37,7 +22,7 @@ static void set_scales(fq_model *q, const tf_config *c, double s_kqv) {
 
 // Episodes of random tokens: fw-quant step by step vs the fake-quant parallel forward.
 static void check_exact(tf_config c, double s_kqv, int n_way, int shots, int episodes, uint64_t seed) {
-    float *p = random_model(&c, seed, 0.2f);
+    float *p = fqt_random_model(&c, seed, 0.2f);
     fq_model q;
     set_scales(&q, &c, s_kqv);
     cr_assert_eq(fq_derive(&q, &c, p), 0, "%s", err_msg());
@@ -102,7 +87,7 @@ Test(qat, fake_quant_forward_equals_fw_quant_default_shape, .timeout = 60) {
 // NULL hook: tf_forward_hook / tf_backward_hook are tf_forward / tf_backward bit for bit.
 Test(qat, null_hook_is_plain_forward_backward) {
     tf_config c = cfg_small();
-    float *p = random_model(&c, 5, 0.1f);
+    float *p = fqt_random_model(&c, 5, 0.1f);
     const int n_sup = 6, n_q = 3, T = n_sup + n_q;
     size_t np = tf_n_params(&c);
     tf_acts a;
@@ -128,7 +113,7 @@ Test(qat, null_hook_is_plain_forward_backward) {
 // against it lowers the fixed-point loss of that episode.
 Test(qat, ste_gradient_descends_fixed_point_loss) {
     tf_config c = cfg_small();
-    float *p = random_model(&c, 31, 0.2f);
+    float *p = fqt_random_model(&c, 31, 0.2f);
     fq_model q;
     set_scales(&q, &c, 25);
     const int n_sup = 8, n_q = 4, T = n_sup + n_q;

@@ -10,32 +10,10 @@
 #include "kernels/err.h"
 #include "kernels/l2row.h"
 #include "kernels/quant.h"
+#include "tests/fq_support.h"
 
 static tf_config cfg_small(void) {
     return (tf_config){.d_in = 6, .d_model = 8, .n_layers = 2, .n_heads = 2, .d_ff = 10, .n_labels = 4, .attn = TF_LINEAR};
-}
-
-static float *random_model(const tf_config *c, uint64_t seed, float noise) {
-    size_t np = tf_n_params(c);
-    float *p = malloc(np * sizeof(float));
-    rng_t r;
-    rng_seed(&r, seed);
-    tf_init(c, p, &r);
-    for (size_t i = 0; i < np; i++) p[i] += noise * rng_normal(&r);
-    return p;
-}
-
-// Scales by hand: every activation of these models stays well inside its integer range.
-static void set_scales(fq_model *q, const tf_config *c, double s_kqv) {
-    memset(q, 0, sizeof *q);
-    // Ratios of scales across a connection stay near 1: an 8-bit mantissa with an exponent
-    // >= -8 cannot hold a weight much smaller than 2^-7 (the calibration keeps them so too).
-    q->s_x = 150;
-    q->s_log = 150;
-    for (int l = 0; l < c->n_layers; l++) {
-        q->s_q[l] = q->s_k[l] = q->s_v[l] = s_kqv;
-        q->s_z[l] = q->s_h[l] = 150;
-    }
 }
 
 // Unit-norm on average, like the encoder's L2-normalised embeddings.
@@ -45,9 +23,9 @@ static void rand_emb(rng_t *r, float *e, int n) {
 
 Test(quant, mantissas_and_exponents_by_hand) {
     tf_config c = cfg_small();
-    float *p = random_model(&c, 3, 0.2f);
+    float *p = fqt_random_model(&c, 3, 0.2f);
     fq_model q;
-    set_scales(&q, &c, 20);
+    fqt_set_scales(&q, &c, 20);
     cr_assert_eq(fq_derive(&q, &c, p), 0, "%s", err_msg());
     tf_weights w;
     tf_weights_map(&c, p, &w);
@@ -77,9 +55,9 @@ Test(quant, mantissas_and_exponents_by_hand) {
 // query and logits within a few percent of their range.
 Test(quant, fw_quant_follows_fw_float) {
     tf_config c = cfg_small();
-    float *p = random_model(&c, 5, 0.15f);
+    float *p = fqt_random_model(&c, 5, 0.15f);
     fq_model q;
-    set_scales(&q, &c, 40);
+    fqt_set_scales(&q, &c, 40);
     cr_assert_eq(fq_derive(&q, &c, p), 0, "%s", err_msg());
     dec_row rf, rq;
     cr_assert_eq(dec_open(&rf, &fw_float_ops, &c, p, 8), 0, "%s", err_msg());
@@ -128,9 +106,9 @@ Test(quant, fw_quant_follows_fw_float) {
 // Bit-identical logits, fw-quant vs loihi2-emu, on random models: small, and the default
 // decoder shape; coarse key/value scales so that the plastic weights saturate too.
 static void check_bit_identical(tf_config c, double s_kqv, int n_way, int shots, int episodes, uint64_t seed) {
-    float *p = random_model(&c, seed, 0.2f);
+    float *p = fqt_random_model(&c, seed, 0.2f);
     fq_model q;
-    set_scales(&q, &c, s_kqv);
+    fqt_set_scales(&q, &c, s_kqv);
     cr_assert_eq(fq_derive(&q, &c, p), 0, "%s", err_msg());
     const int n_sup = n_way * shots;
     dec_row rq, re;
@@ -183,9 +161,9 @@ Test(quant, fw_quant_equals_loihi2_emu_default_shape, .timeout = 60) {
 // at no other step; the readout emits at s0 + 8 L + 1 only; a query changes no weight.
 Test(l2row, schedule) {
     tf_config c = cfg_small();
-    float *p = random_model(&c, 21, 0.2f);
+    float *p = fqt_random_model(&c, 21, 0.2f);
     fq_model q;
-    set_scales(&q, &c, 60);
+    fqt_set_scales(&q, &c, 60);
     cr_assert_eq(fq_derive(&q, &c, p), 0, "%s", err_msg());
     dec_row re;
     cr_assert_eq(dec_open_aux(&re, &loihi2_emu_ops, &c, p, 4, &q), 0, "%s", err_msg());
@@ -251,9 +229,9 @@ Test(l2row, schedule) {
 // Rule variants are selectable: a decay term (forgetting) builds and runs.
 Test(l2row, decay_rule_variant_builds) {
     tf_config c = cfg_small();
-    float *p = random_model(&c, 31, 0.2f);
+    float *p = fqt_random_model(&c, 31, 0.2f);
     fq_model q;
-    set_scales(&q, &c, 30);
+    fqt_set_scales(&q, &c, 30);
     cr_assert_eq(fq_derive(&q, &c, p), 0, "%s", err_msg());
     l2row_map m;
     cr_assert_eq(l2row_build(&q, "dw = -2^-3*u0*w + u0*x1*y2", &m), 0, "%s", err_msg());
@@ -276,9 +254,9 @@ Test(l2row, replicas) {
     cr_assert_eq(fq_replicas(100000), FQ_MAX_REPL);
     cr_assert_eq(fq_repl_ctx(100, 25), 4);
     tf_config c = cfg_small();
-    float *p = random_model(&c, 41, 0.2f);
+    float *p = fqt_random_model(&c, 41, 0.2f);
     fq_model q;
-    set_scales(&q, &c, 30);
+    fqt_set_scales(&q, &c, 30);
     cr_assert_eq(fq_derive(&q, &c, p), 0, "%s", err_msg());
     l2row_map m;
     cr_assert_eq(l2row_build_r(&q, NULL, 3, &m), 0, "%s", err_msg());
