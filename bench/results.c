@@ -633,7 +633,7 @@ int h5r_read_table(const char *path, const char *run_id, const char *name, h5r_t
     snprintf(grp, sizeof grp, "/runs/%s", run_id);
     // H5Lexists needs every intermediate link to exist, so check level by level.
     if (H5Lexists(f, "/runs", H5P_DEFAULT) <= 0 || H5Lexists(f, grp, H5P_DEFAULT) <= 0) {
-        rc = err_set(ERR_FORMAT, "%s has no run %s (list its runs with: h5ls %s/runs)", path, run_id, path);
+        rc = err_set(ERR_ARG, "%s has no run %s (list its runs with: h5ls %s/runs)", path, run_id, path);
         goto done;
     }
     if (H5Lexists(f, obj, H5P_DEFAULT) <= 0) {

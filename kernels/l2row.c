@@ -278,7 +278,7 @@ static void l2r_destroy(dec_row *r) {
 
 static int l2r_create(dec_row *r, int max_ctx) {
     const fq_model *q = r->aux;
-    if (!q) return err_set(ERR_ARG, "loihi2-emu needs the quantized model (neuroicl quantize)");
+    if (!q) return err_set(ERR_ARG, "loihi2-emu needs a quantized model: run neuroicl quantize --model FILE and pass --model FILE");
     const tf_config *c = r->cfg;
     if (q->cfg.d_model != c->d_model || q->cfg.n_layers != c->n_layers || q->cfg.d_ff != c->d_ff)
         return err_set(ERR_ARG, "loihi2-emu: the quantized model does not match the decoder");

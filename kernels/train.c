@@ -531,8 +531,10 @@ int tr_train(const tr_options *o, const ds_set *set, mdl_model *m) {
         mdl_free(&im);
     }
     int stage = STAGE_ENCODER, step = 0;
-    if (o->resume && access(ckp, R_OK) != 0 && o->log)
-        fprintf(o->log, "train: no checkpoint %s to resume; starting from the beginning\n", ckp);
+    if (o->resume && access(ckp, R_OK) != 0) {
+        rc = err_set(ERR_ARG, "--resume: no checkpoint %s (drop --resume to train from the beginning)", ckp);
+        goto done;
+    }
     if (o->resume && access(ckp, R_OK) == 0) {
         mdl_model cm;
         if ((rc = mdl_load(ckp, &cm))) { rc = err_wrap(rc, "resuming"); goto done; }

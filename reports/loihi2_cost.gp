@@ -22,13 +22,15 @@ do for [fmt in "png svg"] {
     }
     set output outbase . "." . fmt
     set multiplot layout 1,2 title title_text noenhanced
-    set title "time per token (CPU: measured median; Loihi: modelled)" noenhanced
+    set title "time per token (measured median; hatched: modelled Loihi)" noenhanced
     set ylabel "time per token (µs, log scale)"
     set logscale y
     set yrange [1:*]
     set xtics rotate by -30 noenhanced
     set xrange [-0.6:*]
-    plot datafile index 0 using 1:3:(rowrgb(strcol(2))):xtic(2) with boxes lc rgb variable notitle
+    set bmargin 6
+    plot datafile index 0 using 1:(strcol(4) eq "measured" ? $3 : 1/0):(rowrgb(strcol(2))):xtic(2) with boxes lc rgb variable notitle, \
+         '' index 0 using 1:(strcol(4) eq "modelled" ? $3 : 1/0):xtic(2) with boxes lc rgb "#aa3377" fs pattern 4 border notitle
     unset logscale y
     set title "modelled Loihi energy per token (Loihi 1 per-op energies)" noenhanced
     set ylabel "energy per token (µJ, modelled)"

@@ -116,7 +116,9 @@ static int write_accuracy(const char *path, const h5r_table *t, const char *dat)
 // traffic.dat: one block per impl (first-appearance order); per t: mean bytes (read+written),
 // mean read, mean written, rows averaged (episodes, and queries sharing one t).
 // `impls` gets the space-separated impl names in block order.
-static int write_traffic(const char *path, const h5r_table *t, const char *dat, char *impls, size_t n_impls) {
+// notcounted (n_impls) gets the impls whose traffic is not counted (-1): they get no block.
+static int write_traffic(const char *path, const h5r_table *t, const char *dat, char *impls, size_t n_impls,
+                         char *notcounted) {
     int ci = need_col(t, "impl", H5R_STR, path), ct = need_col(t, "t", H5R_I64, path);
     int cr = need_col(t, "bytes_read", H5R_I64, path), cw = need_col(t, "bytes_written", H5R_I64, path);
     if (ci < 0 || ct < 0 || cr < 0 || cw < 0) return ERR_FORMAT;
@@ -149,10 +151,19 @@ static int write_traffic(const char *path, const h5r_table *t, const char *dat, 
                "# one block per implementation, blocks separated by two blank lines (gnuplot index)\n"
                "# t mean_bytes mean_bytes_read mean_bytes_written n_rows_averaged\n");
     impls[0] = 0;
+    notcounted[0] = 0;
     for (int k = 0; k < n_impl; k++) {
         const char *name = cim->str + first[k] * (size_t)cim->str_len;
         char word[128];
         dat_word(word, sizeof word, name);
+        int counted = 0;
+        for (size_t r = 0; r < t->n_rows && !counted; r++)
+            counted = !strcmp(cim->str + r * (size_t)cim->str_len, name) && t->cols[cr].i64[r] >= 0;
+        if (!counted) {
+            size_t nl = strlen(notcounted);
+            snprintf(notcounted + nl, n_impls - nl, "%s%s", nl ? ", " : "", word);
+            continue;
+        }
         size_t len = strlen(impls);
         snprintf(impls + len, n_impls - len, "%s%s", len ? " " : "", word);
         memset(sum_r, 0, nt * sizeof *sum_r);
@@ -309,14 +320,14 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
         return err_set(ERR_FORMAT, "%s: run %s has neither a summary nor a tokens table to draw",
                        results_path, run);
 
-    char acc_dat[PATH_MAX], acc_base[PATH_MAX], tr_dat[PATH_MAX], tr_base[PATH_MAX], impls[1024] = "";
+    char acc_dat[PATH_MAX], acc_base[PATH_MAX], tr_dat[PATH_MAX], tr_base[PATH_MAX], impls[1024] = "", notcounted[1024] = "";
     snprintf(acc_dat, sizeof acc_dat, "%s/%s.dat", out_dir, REP_FIG_ACCURACY);
     snprintf(acc_base, sizeof acc_base, "%s/%s", out_dir, REP_FIG_ACCURACY);
     snprintf(tr_dat, sizeof tr_dat, "%s/%s.dat", out_dir, REP_FIG_TRAFFIC);
     snprintf(tr_base, sizeof tr_base, "%s/%s", out_dir, REP_FIG_TRAFFIC);
     rc = ERR_OK;
     if (have_sum) rc = write_accuracy(results_path, &summary, acc_dat);
-    if (!rc && have_tok) rc = write_traffic(results_path, &tokens, tr_dat, impls, sizeof impls);
+    if (!rc && have_tok) rc = write_traffic(results_path, &tokens, tr_dat, impls, sizeof impls, notcounted);
     if (have_sum) h5r_table_free(&summary);
     if (have_tok) h5r_table_free(&tokens);
     if (rc) return rc;
@@ -351,12 +362,12 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
     if (have_tok) {
         if ((rc = find_script(REP_FIG_TRAFFIC, script, sizeof script))) return rc;
         if ((rc = check_quotable("gnuplot script path", script))) return rc;
-        if (snprintf(vars, sizeof vars, "datafile=\"%s\";outbase=\"%s\";title_text=\"%s\";impls=\"%s\"",
-                     tr_dat, tr_base, title_clean, impls) >= (int)sizeof vars)
+        if (snprintf(vars, sizeof vars, "datafile=\"%s\";outbase=\"%s\";title_text=\"%s\";impls=\"%s\";notcounted=\"%s\"",
+                     tr_dat, tr_base, title_clean, impls, notcounted) >= (int)sizeof vars)
             return err_set(ERR_ARG, "figure paths too long");
         if ((rc = run_gnuplot(script, vars, out_dir, tr_base))) return rc;
-        snprintf(vars, sizeof vars, "datafile=\"%s.dat\";outbase=\"%s\";title_text=\"%s\";impls=\"%s\"",
-                 REP_FIG_TRAFFIC, REP_FIG_TRAFFIC, title_clean, impls);
+        snprintf(vars, sizeof vars, "datafile=\"%s.dat\";outbase=\"%s\";title_text=\"%s\";impls=\"%s\";notcounted=\"%s\"",
+                 REP_FIG_TRAFFIC, REP_FIG_TRAFFIC, title_clean, impls, notcounted);
         append_replot(out_dir, script, vars);
     }
     int drawn;

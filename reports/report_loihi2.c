@@ -43,8 +43,8 @@ int rep_loihi2_figure(const char *path, const char *run, const char *dir, const 
     for (size_t r = 0; r < sum.n_rows; r++) {
         const char *impl = sum.cols[si].str + r * sum.cols[si].str_len;
         if (!strcmp(impl, "loihi2-emu")) {
-            if (l2_time_all >= 0) fprintf(f, "%d %s(modelled) %.6g modelled\n", n++, impl, 1e6 * l2_time_all);
-            fprintf(f, "%d %s(emulator-on-CPU) %.6g measured\n", n++, impl, sum.cols[sn].f64[r] / 1000.0);
+            if (l2_time_all >= 0) fprintf(f, "%d Loihi-modelled %.6g modelled\n", n++, 1e6 * l2_time_all);
+            fprintf(f, "%d loihi2-emu_on_CPU %.6g measured\n", n++, sum.cols[sn].f64[r] / 1000.0);
         } else {
             fprintf(f, "%d %s %.6g measured\n", n++, impl, sum.cols[sn].f64[r] / 1000.0);
         }

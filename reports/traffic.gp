@@ -7,10 +7,12 @@ if (!exists("datafile")) datafile = "traffic.dat"
 if (!exists("outbase")) outbase = "traffic"
 if (!exists("title_text")) title_text = "memory traffic per token"
 if (!exists("impls")) impls = "impl"
+if (!exists("notcounted")) notcounted = ""
 if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
 set title title_text noenhanced
-set xlabel "position t (support tokens in the context)"
+set xlabel "position t (support tokens in the context); queries not shown (they also read the readout)"
+if (strlen(notcounted) > 0) set label 1 "traffic not counted: ".notcounted at graph 0.02, graph 0.05 noenhanced
 set ylabel "bytes per token"
 set grid
 set key outside right top noenhanced
