@@ -86,8 +86,8 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
         fq_conn(&q->wv[l], s->x, acc);                                   // V
         for (int i = 0; i < d; i++) {
             s->v[i] = fq_sat(acc[i]);
-            s->g[i] = fq_sat(((int64_t)s->v[i] * wg) >> FQ_GAIN_SHIFT);   // G: write gate
-            s->vc[i] = fq_sat(((int64_t)s->v[i] * cg) >> FQ_GAIN_SHIFT);  // VC: self-term value
+            s->g[i] = fq_gain(s->v[i], wg);                              // G: write gate
+            s->vc[i] = fq_gain(s->v[i], cg);                             // VC: self-term value
             s->e[i] = fq_sat(((int64_t)s->kq[i] * s->qq[i]) >> FQ_E1);   // E
         }
         for (int h = 0; h < H; h++) {                                 // S

@@ -20,9 +20,9 @@
 //                Only the written replica's block gets a nonzero G_r, so only its y2 is nonzero
 //                and only its rows learn (dw = x1 y2 >> 3 is 0 elsewhere).
 //   E (product)  (Kp · Qp) >> 1;  S (H units) per-head sums of E — S = φ(k)·φ(q)
-//   G (product)  (R d units) G_r = (V · WE[l R + r]) >> 8 — the value written into replica r
-//                (0 for the other replicas and for queries: queries are read-only)
-//   VC (product) (V · CG) >> 8 — the value of the self term
+//   G (product)  (R d units) G_r = (V · WE[l R + r] + 128) >> 8 — the value written into replica
+//                r (0 for the other replicas and for queries: queries are read-only); rounds
+//   VC (product) (V · CG + 128) >> 8 — the value of the self term; rounds
 //   F (product)  (S · VC) >> 3 — the token's own contribution (the token sees itself)
 //   Z (product)  ((Σ_r (A+_r − A−_r) + F) · NM) >> pz — attention output scaled by 1/(head_dim n);
 //                NM arrives on one step only, so Z also gates out A±'s other outputs
@@ -75,11 +75,12 @@ static int pop(bld *b, l2_model model, int n, int relu, const char *name) {
     return id;
 }
 
-static int product(bld *b, int n, int prod_exp, const char *name) {
+static int product(bld *b, int n, int prod_exp, int round, const char *name) {
     if (b->rc) return -1;
     l2_pop_desc d;
     l2_pop_desc_init(&d, L2_PRODUCT, n);
     d.prod_exp = prod_exp;
+    d.prod_round = round;
     snprintf(d.name, sizeof d.name, "%s", name);
     int id = -1;
     b->rc = l2_net_add_pop(b->net, &d, &id);
@@ -178,12 +179,12 @@ int l2row_build_r(const fq_model *q, const char *rule, int R, l2row_map *out) {
         mat(&b, X, Qp, &q->wq[l], 0, d, 0, 24);
         mat(&b, X, Kp, &q->wk[l], 0, d, 0, 24);
         mat(&b, X, V, &q->wv[l], 0, d, 0, 24);
-        int E = product(&b, d, FQ_E1, NAME("E")), G = product(&b, R * d, FQ_GAIN_SHIFT, NAME("G"));
-        int VC = product(&b, d, FQ_GAIN_SHIFT, NAME("VC")), S = pop(&b, L2_GRADED, H, 0, NAME("S"));
-        int F = product(&b, d, FQ_E2, NAME("F")), Z = product(&b, d, q->pz[l], NAME("Z"));
+        int E = product(&b, d, FQ_E1, 0, NAME("E")), G = product(&b, R * d, FQ_GAIN_SHIFT, 1, NAME("G"));
+        int VC = product(&b, d, FQ_GAIN_SHIFT, 1, NAME("VC")), S = pop(&b, L2_GRADED, H, 0, NAME("S"));
+        int F = product(&b, d, FQ_E2, 0, NAME("F")), Z = product(&b, d, q->pz[l], 0, NAME("Z"));
         sel(&b, Kp, d, E, d, 0, 1, 0, 8, sel_id, 0);              // keys and queries: 8-bit messages
         sel(&b, Qp, d, E, d, 1, 1, 0, 8, sel_id, 0);
-        sel(&b, V, d, G, R * d, 0, 1, 0, 24, sel_mod, d);        // G_r = (V WE[l R + r]) >> 8
+        sel(&b, V, d, G, R * d, 0, 1, 0, 24, sel_mod, d);        // G_r = (V WE[l R + r] + 128) >> 8
         memset(b.w, 0, (size_t)R * d * L * R * sizeof *b.w);      // WE[l R + r] to G_r's d units
         for (int i = 0; i < R * d; i++) b.w[(size_t)i * L * R + l * R + i / d] = 1;
         conn(&b, out->pop_we, G, 1, L2_SIGN_EXC, 0, 24, t0 + 1, b.w);

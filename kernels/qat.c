@@ -101,14 +101,14 @@ static void attention(qat_ctx *x, int l, int n_sup, int T) {
                     for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[j] * qh[j]; rn += (int64_t)Wn[j] * qh[j]; }
                     a += (int64_t)fq_relu(fq_sat(rp)) - fq_relu(fq_sat(rn));
                 }
-                int32_t vc = fq_sat(((int64_t)vh[i] * cg) >> FQ_GAIN_SHIFT);
+                int32_t vc = fq_gain(vh[i], cg);
                 a += fq_sat(((int64_t)S * fq_sat8(vc)) >> FQ_E2);
                 Z[(size_t)t * d + h * hd + i] = fq_sat(((int64_t)fq_sat(a) * nm) >> q->pz[l]);
             }
             if (support) {
                 int32_t *Wp = x->W + (size_t)(t % R) * 2 * hd * hd, *Wn = Wp + hd * hd;
                 for (int i = 0; i < hd; i++) {
-                    int32_t g = fq_sat(((int64_t)vh[i] * cg) >> FQ_GAIN_SHIFT);
+                    int32_t g = fq_gain(vh[i], cg);
                     int32_t yp = g > 0 ? (g > 127 ? 127 : g) : 0, yn = g < 0 ? (g < -127 ? 127 : -g) : 0;
                     for (int j = 0; j < hd; j++) {
                         int32_t x1 = fq_key_trace(kh[j]);
@@ -207,7 +207,7 @@ static void hook_fwd(void *ctx, tf_site site, int l, tf_acts *a, const float *em
 }
 
 // Zero gradient where the forward clipped: queries and keys at 127 (8-bit messages), values
-// whose trace (v cg >> 8) left the 7 bits.
+// whose trace ((v cg + 128) >> 8) left the 7 bits.
 static void hook_bwd(void *ctx, tf_site site, int l, const tf_acts *a, float *g, int n_sup, int n_q) {
     (void)a;
     qat_ctx *x = ctx;
@@ -221,7 +221,7 @@ static void hook_bwd(void *ctx, tf_site site, int l, const tf_acts *a, float *g,
         const int cg = write_gain(q, l, n_sup);
         const int32_t *v = x->v + off;
         for (size_t i = 0; i < (size_t)T * d; i++) {
-            int64_t vc = ((int64_t)v[i] * cg) >> FQ_GAIN_SHIFT;
+            int32_t vc = fq_gain(v[i], cg);
             if (vc > 127 || vc < -127) g[i] = 0.0f;
         }
     }

@@ -241,6 +241,50 @@ Test(loihi2_graded, product_unit_floors_the_shifted_product) {
     l2_net_free(net);
 }
 
+Test(loihi2_graded, product_unit_rounds_half_up_when_asked) {
+    // Both ports get their payload doubled (weight 2 on the 8-bit scale), so the unit sees
+    // a b = 4 pa pb and emits (4 pa pb + 8) >> 4 = round-half-up(pa pb / 4). By hand:
+    //   pa pb:  3 -> 0.75 -> 1   5 -> 1.25 -> 1   6 -> 1.5 -> 2    7 -> 1.75 -> 2   2 -> 0.5 -> 1
+    //          -3 -> -1        -5 -> -1         -6 -> -1.5 -> -1  -7 -> -2         -2 -> -0.5 -> 0
+    // (floor would give 0, 1, 1, 1, 0 and -1, -2, -2, -2, -1).
+    static const int32_t c[][3] = {{3, 1, 1}, {5, 1, 1}, {3, 2, 2}, {7, 1, 2}, {2, 1, 1},
+                                   {-3, 1, -1}, {-5, 1, -1}, {-3, 2, -1}, {7, -1, -2}, {-2, 1, 0}};
+    l2_net *net = l2_net_new();
+    l2_pop_desc a, b, pr;
+    l2_pop_desc_init(&a, L2_INPUT, 1);
+    l2_pop_desc_init(&b, L2_INPUT, 1);
+    l2_pop_desc_init(&pr, L2_PRODUCT, 1);
+    pr.prod_exp = 4;
+    pr.prod_round = 1;
+    int ia, ib, ip;
+    l2_net_add_pop(net, &a, &ia);
+    l2_net_add_pop(net, &b, &ib);
+    l2_net_add_pop(net, &pr, &ip);
+    int32_t w2[1] = {2};
+    l2_conn_desc cd;
+    l2_conn_desc_init(&cd, ia, ip, w2);
+    cd.msg_bits = 16;
+    cr_assert_eq(l2_net_add_conn(net, &cd, NULL), 0, "%s", err_msg());
+    l2_conn_desc_init(&cd, ib, ip, w2);
+    cd.msg_bits = 16;
+    cd.dst_port = 1;
+    cr_assert_eq(l2_net_add_conn(net, &cd, NULL), 0, "%s", err_msg());
+    l2_sim *s = sim_of(net);
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        int32_t pa[1] = {c[k][0]}, pb[1] = {c[k][1]};
+        l2_sim_set_input(s, ia, pa);
+        l2_sim_set_input(s, ib, pb);
+        l2_sim_run(s, 2);
+        cr_expect_eq(l2_sim_output(s, ip)[0], c[k][2], "case %zu: pa %d pb %d", k, c[k][0], c[k][1]);
+    }
+    l2_sim_free(s);
+    l2_net_free(net);
+    pr.prod_round = 2;   // neither floor nor round
+    l2_net *bad = l2_net_new();
+    cr_expect_eq(l2_net_add_pop(bad, &pr, NULL), ERR_ARG);
+    l2_net_free(bad);
+}
+
 // ------------------------------------------------------------------ synapses
 
 Test(loihi2_synapse, truncation_per_sign_mode_and_bits) {
@@ -637,6 +681,7 @@ Test(loihi2_map, random_descriptions_never_crash) {
             p.vth = (int)(RND() % 200000) - 10;
             p.threshold = (int32_t)(RND() % 100) - 5;
             p.prod_exp = (int)(RND() % 40) - 2;
+            p.prod_round = (int)(RND() % 4) - 1;
             int rc = l2_net_add_pop(net, &p, NULL);
             cr_assert(rc == 0 || rc == ERR_ARG);
         }

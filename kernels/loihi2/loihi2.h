@@ -48,6 +48,8 @@ typedef struct {
     int relu;                    // L2_GRADED: 1 = ReLU (emit if v > thr), 0 = identity (|v| > thr)
     int32_t threshold;           // >= 0
     int prod_exp;                // L2_PRODUCT: 0..31, out = (a*b) >> prod_exp (floor)
+    int prod_round;              // L2_PRODUCT: 1 = round half up, (a*b + 2^(prod_exp-1)) >> prod_exp
+                                 // (one add in the unit's microcode before the shift); 0 = floor
 } l2_pop_desc;
 
 // How graded spike payloads enter the pre-synaptic trace x1 (Lava GradedSpikeCfg values).

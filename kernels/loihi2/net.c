@@ -72,6 +72,8 @@ int l2_net_add_pop(l2_net *net, const l2_pop_desc *d, int *id) {
         return err_set(ERR_ARG, "loihi2: population %d: threshold %d outside 0..2^23-1", k, (int)d->threshold);
     if (d->model == L2_PRODUCT && (d->prod_exp < 0 || d->prod_exp > 31))
         return err_set(ERR_ARG, "loihi2: population %d: prod_exp %d outside 0..31", k, d->prod_exp);
+    if (d->model == L2_PRODUCT && (d->prod_round < 0 || d->prod_round > 1))
+        return err_set(ERR_ARG, "loihi2: population %d: prod_round %d is not 0 (floor) or 1 (round half up)", k, d->prod_round);
     if (grow((void **)&net->pops, &net->cap_pops, net->n_pops, sizeof *net->pops)) return ERR_NOMEM;
     net->pops[k] = *d;
     net->pops[k].name[L2_NAME_MAX - 1] = 0;

@@ -61,7 +61,8 @@ static void product_step(const l2_pop_desc *d, l2_pop_state *p) {
     int64_t *a = p->acc[0], *b = p->acc[1];   // (n)
     for (int i = 0; i < n; i++) {
         int64_t x = sat_payload(a[i]), y = sat_payload(b[i]);
-        int32_t v = sat_payload((x * y) >> d->prod_exp);   // arithmetic shift = floor
+        int64_t half = d->prod_round && d->prod_exp > 0 ? (int64_t)1 << (d->prod_exp - 1) : 0;
+        int32_t v = sat_payload((x * y + half) >> d->prod_exp);   // arithmetic shift = floor
         p->v[i] = v;
         p->out[i] = (v > d->threshold || v < -d->threshold) ? v : 0;
         a[i] = b[i] = 0;
