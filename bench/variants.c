@@ -27,7 +27,7 @@ int var_quant_prepare(const char *model_path, const char *task, const char *data
     memset(q, 0, sizeof *q);
     int rc = fq_load(model_path, m, q);
     if (rc != ERR_FORMAT) return rc;
-    if (log) fprintf(log, "quantize: %s has no /decoder_quant; calibrating now (save it with neuroicl quantize)\n", model_path);
+    if (log) fprintf(log, "quantize: %s has no /decoder_quant; calibrating now, without QAT (neuroicl quantize fine-tunes and saves it)\n", model_path);
     ds_set bg = {0};
     char dir[PATH_MAX];
     if ((rc = ds_load_task(task, data, "background", &bg, log, dir, sizeof dir))) return rc;
@@ -46,6 +46,11 @@ int quantize_cmd(int argc, char **argv) {
     qat_options qo;
     qat_default_options(&qo);
     qo.log = stderr;
+    // Defaults: 500 QAT steps with the float loss kept. Measured on the default model (1000
+    // evaluation episodes, fw-float / fw-quant, 20-way 1-shot, 20-way 5-shot, 5-way 1-shot):
+    // PTQ only 72.0/70.5, 80.8/79.4, 93.3/93.1; QAT 500 dual 72.5/71.9, 81.4/80.8, 93.5/93.4.
+    qo.steps = 500;
+    qo.dual = 1;
     int rc = 0, keep_scales = 1;  // measured better than re-calibrating (/tmp/m4, 500 steps: 20-way 1/5-shot +1.3/+1.1)
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
@@ -61,6 +66,7 @@ int quantize_cmd(int argc, char **argv) {
         else if (!strcmp(a, "--qat-keep-scales")) keep_scales = 1;
         else if (!strcmp(a, "--qat-recalibrate")) keep_scales = 0;
         else if (!strcmp(a, "--qat-dual")) qo.dual = 1;
+        else if (!strcmp(a, "--qat-fixed-only")) qo.dual = 0;
         else if (!strcmp(a, "--threads")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 256, &qo.threads);
         else if (!strcmp(a, "--out")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; out = v; }
         else if (!strcmp(a, "--task")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; task = v; }
@@ -75,6 +81,16 @@ int quantize_cmd(int argc, char **argv) {
     ds_set bg = {0};
     char dir[PATH_MAX];
     fq_model q = {0};
+    // A decoder fine-tuned before stays fine-tuned: the steps add up, and saying so avoids a
+    // silent second round of QAT on an already fine-tuned model.
+    int prior_steps = 0, prior_dual = 0;
+    if (fq_load(model, &m, &q) == 0) { prior_steps = q.qat_steps; prior_dual = q.qat_dual; }
+    fq_free(&q);
+    memset(&q, 0, sizeof q);
+    err_clear();
+    if (prior_steps > 0)
+        fprintf(stderr, "quantize: %s's decoder_linear already had %d QAT steps; %s\n", model, prior_steps,
+                qo.steps > 0 ? "fine-tuning it further (--qat-steps 0: calibrate only)" : "calibrating it as it is");
     if (!(rc = ds_load_task(task, data, "background", &bg, stderr, dir, sizeof dir))) {
         fprintf(stderr, "quantize: calibrating on %d background episodes (5/20-way, 1/5-shot)\n", o.episodes);
         rc = fq_calibrate(&q, &m, &bg, &o);
@@ -92,10 +108,14 @@ int quantize_cmd(int argc, char **argv) {
             rc = fq_calibrate(&q, &m, &bg, &o);
         }
     }
+    q.qat_steps = prior_steps + qo.steps;
+    q.qat_dual = qo.steps > 0 ? qo.dual : prior_dual;
     if (!rc) {
         char note[256];
-        snprintf(note, sizeof note, "float model %s, fixed-point decoder calibrated on %d background episodes%s", model, o.episodes,
-                 qo.steps > 0 ? (keep_scales ? ", decoder_linear fine-tuned (QAT, scales kept)" : ", decoder_linear fine-tuned (QAT), re-calibrated") : "");
+        snprintf(note, sizeof note, "float model %s, fixed-point decoder calibrated on %d background episodes%s; %d QAT steps in all%s",
+                 model, o.episodes,
+                 qo.steps > 0 ? (keep_scales ? ", decoder_linear fine-tuned (QAT, scales kept)" : ", decoder_linear fine-tuned (QAT), re-calibrated") : "",
+                 q.qat_steps, q.qat_steps > 0 ? (q.qat_dual ? " (fixed-point + float loss)" : " (fixed-point loss only)") : "");
         rc = mdl_save_ex(out, &m, note, fq_save_h5, &q);
     }
     if (!rc) {

@@ -304,9 +304,11 @@ int fq_save_h5(int64_t h5file, void *ctx) {
         memcpy(sc + l * 5, r, sizeof r);
     }
     double glob[3] = {q->s_x, q->s_log, FQ_ONE};
-    hsize_t d2[2] = {(hsize_t)L, 5}, d1 = 3;
+    hsize_t d2[2] = {(hsize_t)L, 5}, d1 = 3, d0 = 2;
+    const int qat[2] = {q->qat_steps, q->qat_dual};
     int bad = write_dset(g, "layer_scales", H5T_NATIVE_DOUBLE, 2, d2, sc) ||
-              write_dset(g, "global_scales", H5T_NATIVE_DOUBLE, 1, &d1, glob);
+              write_dset(g, "global_scales", H5T_NATIVE_DOUBLE, 1, &d1, glob) ||
+              write_dset(g, "qat_steps_dual", H5T_NATIVE_INT, 1, &d0, qat);
     if (q->n_cal) {
         double cw[FQ_MAX_CAL * FQ_MAX_LAYERS];
         for (int s = 0; s < q->n_cal; s++)
@@ -360,6 +362,11 @@ int fq_load(const char *path, const mdl_model *m, fq_model *q) {
     int bad = g < 0 || read_dset(g, "layer_scales", H5T_NATIVE_DOUBLE, (size_t)L * 5, sc) ||
               read_dset(g, "global_scales", H5T_NATIVE_DOUBLE, 3, glob);
     memset(q, 0, sizeof *q);
+    int qat[2] = {0, 0};   // absent in files quantized before QAT was recorded: none
+    if (!bad && H5Lexists(g, "qat_steps_dual", H5P_DEFAULT) > 0 && read_dset(g, "qat_steps_dual", H5T_NATIVE_INT, 2, qat))
+        bad = 1;
+    q->qat_steps = qat[0];
+    q->qat_dual = qat[1];
     if (!bad && H5Lexists(g, "write_gain_ctx", H5P_DEFAULT) > 0) {
         hid_t ds = H5Dopen2(g, "write_gain_ctx", H5P_DEFAULT);
         hid_t sp = H5Dget_space(ds);

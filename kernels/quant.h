@@ -92,6 +92,8 @@ typedef struct {
     double g_att[FQ_MAX_LAYERS];              // nm(n) = round(g_att · 2^pz / (c n))
     int pz[FQ_MAX_LAYERS];
     int n_weights_clipped;                    // mantissas clipped at ±127 (exponent at its limit)
+    int qat_steps;                            // QAT steps the stored float decoder has had (0: PTQ)
+    int qat_dual;                             // 1: with the float loss kept (qat_options.dual)
 } fq_model;
 
 typedef struct {
