@@ -11,6 +11,9 @@
 #include "kernels/l2row.h"
 #include "kernels/quant.h"
 #include "tests/fq_support.h"
+#include "kernels/model.h"
+#include <hdf5.h>
+#include <unistd.h>
 
 static tf_config cfg_small(void) {
     return (tf_config){.d_in = 6, .d_model = 8, .n_layers = 2, .n_heads = 2, .d_ff = 10, .n_labels = 4, .attn = TF_LINEAR};
@@ -270,4 +273,63 @@ Test(l2row, replicas) {
     cr_assert_neq(l2row_build_r(&q, NULL, FQ_MAX_REPL + 1, &m), 0, "too many replicas refused");
     fq_free(&q);
     free(p);
+}
+
+// /decoder_quant round trip: the scales, the write-gain table and the QAT record come back, and
+// the integer weights re-derived on load equal the ones saved. A file quantized before the QAT
+// record existed (dataset removed here) loads as "no QAT".
+Test(quant, save_load_round_trip_keeps_scales_gains_and_qat_record) {
+    mdl_model m;
+    mdl_default_config(&m);
+    m.enc = (enc_config){.side = 28, .n_blocks = 2, .ch = {4, 8}};
+    for (int k = 0; k < 2; k++) {
+        m.dec[k].d_in = enc_d_out(&m.enc);
+        m.dec[k].d_model = 8;
+        m.dec[k].d_ff = 10;
+        m.dec[k].n_heads = 2;
+        m.dec[k].n_layers = 2;
+    }
+    cr_assert_eq(mdl_alloc(&m), 0, "%s", err_msg());
+    rng_t r;
+    rng_seed(&r, 9);
+    enc_init(&m.enc, m.enc_params, &r);
+    for (int k = 0; k < 2; k++) tf_init(&m.dec[k], m.dec_params[k], &r);
+    fq_model q, b;
+    fqt_set_scales(&q, &m.dec[TF_LINEAR], 30);
+    q.s_v[1] = 17.5;
+    q.n_cal = 2;
+    q.cal_n[0] = 5; q.cal_n[1] = 100;
+    q.cal_w[0][0] = 300; q.cal_w[0][1] = 310; q.cal_w[1][0] = 2000; q.cal_w[1][1] = 2100;
+    q.qat_steps = 700;
+    q.qat_dual = 1;
+    cr_assert_eq(fq_derive(&q, &m.dec[TF_LINEAR], m.dec_params[TF_LINEAR]), 0, "%s", err_msg());
+    char path[] = "/tmp/neuroicl-fq-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    cr_assert_eq(mdl_save_ex(path, &m, "test", fq_save_h5, &q), 0, "%s", err_msg());
+    cr_assert_eq(fq_load(path, &m, &b), 0, "%s", err_msg());
+    cr_expect_eq(b.s_v[1], 17.5);
+    cr_expect_eq(b.s_x, q.s_x);
+    cr_expect_eq(b.n_cal, 2);
+    cr_expect_eq(b.cal_w[1][1], 2100);
+    cr_expect_eq(b.qat_steps, 700);
+    cr_expect_eq(b.qat_dual, 1);
+    for (int l = 0; l < 2; l++) {
+        cr_expect_eq(fq_write_gain(&b, l, 40), fq_write_gain(&q, l, 40));
+        cr_expect_eq(b.wv[l].e, q.wv[l].e);
+        cr_expect_eq(memcmp(b.wv[l].m, q.wv[l].m, 64), 0, "layer %d", l);
+    }
+    fq_free(&b);
+    // an older file: no qat_steps_dual dataset
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    cr_assert(H5Ldelete(f, "decoder_quant/qat_steps_dual", H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+    cr_assert_eq(fq_load(path, &m, &b), 0, "%s", err_msg());
+    cr_expect_eq(b.qat_steps, 0);
+    cr_expect_eq(b.s_v[1], 17.5);
+    fq_free(&b);
+    fq_free(&q);
+    mdl_free(&m);
+    unlink(path);
 }
