@@ -39,6 +39,8 @@ int evfx_write(const evfx_state *s, const dec_row *rows, h5r_run *run) {
         h5r_attr_f64(run, "fw_quant_loihi2_emu_max_abs_logit_diff", s->max_abs_diff);
     }
     if (s->emu < 0) return 0;
+    const fq_model *q = rows[s->emu].aux;
+    h5r_attr_str(run, "loihi2_rule", q && q->emu_rule ? q->emu_rule : L2ROW_RULE);
     l2row_stats st;
     int rc = l2row_get_stats(&rows[s->emu], &st);
     if (rc) return rc;

@@ -14,6 +14,7 @@
 #include "datasets/dataset.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
+#include "kernels/l2row.h"
 #include "kernels/model.h"
 #include "kernels/train.h"
 #include "reports/report.h"
@@ -53,6 +54,8 @@ static const char *usage_text =
     "            --episodes E (1000) --impl LIST (all) --seed S (1) --out FILE\n"
     "            (results/neuroicl.h5) --model FILE (models/default.h5) --data DIR\n"
     "            --token-episodes N (10) --events LIST (PAPI events; default set)\n"
+    "            --loihi2-rule RULE  loihi2-emu's plastic rule (default \"" L2ROW_RULE "\"); e.g.\n"
+    "            forgetting \"dw = u0*x1*y2 - 2^-4*u0*w\" (loihi2-emu then differs from fw-quant)\n"
     "  report    FILE [--run ID] [--out-dir DIR]  figures (PNG+SVG) with gnuplot\n"
     "  info      what this machine can measure (PAPI events and why not, CPU, caches)\n"
     "  stream    bandwidth probe: STREAM copy/scale/add/triad, arrays 4x LLC (--array-mib N --ntimes N --threads N --out FILE)\n"
@@ -159,7 +162,7 @@ static int cmd_train(int argc, char **argv) {
 static int cmd_eval(int argc, char **argv) {
     ev_options o = {.n_way = 5, .k_shot = 1, .n_query = 1, .episodes = 1000, .seed = 1, .token_episodes = 10};
     const char *task = "auto", *data = NULL, *out = "results/neuroicl.h5", *model = "models/default.h5";
-    const char *events = NULL;
+    const char *events = NULL, *emu_rule = NULL;
     char impl_buf[512];
     snprintf(impl_buf, sizeof impl_buf, "%s", dec_row_names());
     int rc = 0;
@@ -180,6 +183,16 @@ static int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--episodes")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 10000000, &o.episodes);
         else if (!strcmp(a, "--token-episodes")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 0, 10000000, &o.token_episodes);
         else if (!strcmp(a, "--seed")) rc = cli_parse_u64(a, cli_opt_value(argc, argv, &i), &o.seed);
+        else if (!strcmp(a, "--loihi2-rule")) {
+            if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG;
+            l2_rule parsed;
+            if (l2_rule_parse(&parsed, v)) {
+                char why[256];   // err_set formats into the buffer err_msg points at
+                snprintf(why, sizeof why, "%s", err_msg());
+                return err_set(ERR_ARG, "--loihi2-rule: %s", why);
+            }
+            emu_rule = v;
+        }
         else return err_set(ERR_ARG, "eval: unknown option '%s' (see neuroicl --help)", a);
     }
     if (rc) return rc;
@@ -214,6 +227,7 @@ static int cmd_eval(int argc, char **argv) {
         goto done;
     }
     if (var_rows_need_quant(o.rows, o.n_rows) && (rc = var_quant_prepare(model, task, data, &m, &fq, stderr))) goto done;
+    fq.emu_rule = emu_rule;
     o.row_aux = &fq;
     if ((rc = ctr_open(&ctr, events))) goto done;
     ctr_opened = 1;

@@ -287,7 +287,7 @@ static int l2r_create(dec_row *r, int max_ctx) {
     if (!s) return err_set(ERR_NOMEM, "out of memory for the loihi2-emu state");
     r->state = s;
     const int R = fq_replicas(max_ctx);
-    int rc = l2row_build_r(q, NULL, R, &s->map);
+    int rc = l2row_build_r(q, q->emu_rule, R, &s->map);
     if (rc) { l2r_destroy(r); return rc; }
     l2_sim_opts o;
     l2_sim_opts_default(&o);

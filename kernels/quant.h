@@ -94,6 +94,9 @@ typedef struct {
     int n_weights_clipped;                    // mantissas clipped at ±127 (exponent at its limit)
     int qat_steps;                            // QAT steps the stored float decoder has had (0: PTQ)
     int qat_dual;                             // 1: with the float loss kept (qat_options.dual)
+    // ---- run option, not saved
+    const char *emu_rule;                     // loihi2-emu's plastic rule (NULL: L2ROW_RULE); another
+                                              // rule (decay, gating) ends the equality with fw-quant
 } fq_model;
 
 typedef struct {

@@ -248,3 +248,44 @@ Test(cli, empty_impl_item_is_refused) {
     cmd_result r = run(BIN " eval --impl kv-softmax,,fw-float");
     cr_expect_eq(r.code, 2, "%s", r.out);
 }
+
+// The emulator's plastic rule is selectable: a forgetting rule is recorded with the run and ends
+// the bit-equality with fw-quant (counted, not hidden); the default rule keeps it; a malformed
+// rule is bad input.
+Test(cli, loihi2_rule_is_selectable_recorded_and_checked) {
+    need_tiny_model();
+    char dir[64], out[128], obj[160], rule[64];
+    tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/r.h5", dir);
+    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-quant,loihi2-emu --out %s", out);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    r = run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-quant,loihi2-emu"
+                " --loihi2-rule 'dw = u0*x1*y2 - 2^-1*u0*w' --out %s", out);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    char **ids;
+    int n;
+    cr_assert_eq(h5r_list_runs(out, &ids, &n), 0);
+    cr_assert_eq(n, 2);
+    int seen_default = 0, seen_decay = 0;   // run ids need not sort in the order the runs were made
+    for (int k = 0; k < 2; k++) {
+        snprintf(obj, sizeof obj, "/runs/%s", ids[k]);
+        int64_t mism = -1;
+        cr_assert_eq(h5r_read_attr_str(out, obj, "loihi2_rule", rule, sizeof rule), 0);
+        cr_assert_eq(h5r_read_attr_i64(out, obj, "fw_quant_loihi2_emu_logit_mismatches", &mism), 0);
+        if (!strcmp(rule, "dw = u0*x1*y2")) {
+            seen_default++;
+            cr_expect_eq(mism, 0);
+        } else {
+            seen_decay++;
+            cr_expect_str_eq(rule, "dw = u0*x1*y2 - 2^-1*u0*w");
+            cr_expect_gt(mism, 0, "halving every weight each epoch should change some logits");
+        }
+        free(ids[k]);
+    }
+    free(ids);
+    cr_expect(seen_default == 1 && seen_decay == 1);
+    r = run(BIN " eval --model " TINY " --task glyphs --episodes 1 --impl loihi2-emu --loihi2-rule 'dw = u0*x1*' --out %s", out);
+    cr_expect_eq(r.code, 2);
+    cr_expect_eq(r.lines, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "--loihi2-rule") && strstr(r.out, "character"), "%s", r.out);
+}
