@@ -142,6 +142,41 @@ int quantize_cmd(int argc, char **argv) {
 #define VAR_ROWS 5
 static const char *const var_rows[VAR_ROWS] = {"kv-softmax", "kv-linear", "fw-float", "fw-quant", "loihi2-emu"};
 
+// Paired difference of accuracy, row b minus row a, over the episodes of one eval run (both
+// rows saw the same episodes): mean of the per-episode differences and the half-width of its
+// 95% normal interval. Queries of one episode share its support set, so the episode, not the
+// query, is the independent unit.
+static int var_paired_delta(const h5r_run *run, const char *a, const char *b, int episodes, double *mean, double *half) {
+    const h5r_table *t = NULL;
+    for (int i = 0; i < run->n_tables; i++)
+        if (!strcmp(run->tables[i]->name, "episodes")) t = run->tables[i];
+    int ci = t ? h5r_col_index(t, "impl") : -1, ce = t ? h5r_col_index(t, "episode") : -1,
+        cc = t ? h5r_col_index(t, "correct") : -1;
+    if (ci < 0 || ce < 0 || cc < 0) return err_set(ERR_FORMAT, "variants: the eval run has no episodes table");
+    double *d = calloc((size_t)episodes, sizeof(double));   // (episodes) per-episode b - a, in correct answers
+    double *nq = calloc((size_t)episodes, sizeof(double));  // (episodes) queries per episode of row a
+    if (!d || !nq) { free(d); free(nq); return err_set(ERR_NOMEM, "out of memory for the paired deltas"); }
+    const h5r_column *im = &t->cols[ci];
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const char *name = im->str + r * (size_t)im->str_len;
+        int64_t e = t->cols[ce].i64[r];
+        if (e < 0 || e >= episodes) continue;
+        if (!strcmp(name, a)) { d[e] -= (double)t->cols[cc].i64[r]; nq[e] += 1; }
+        else if (!strcmp(name, b)) d[e] += (double)t->cols[cc].i64[r];
+    }
+    double s = 0, s2 = 0;
+    int n = 0;
+    for (int e = 0; e < episodes; e++)
+        if (nq[e] > 0) { double x = d[e] / nq[e]; s += x; s2 += x * x; n++; }
+    free(d);
+    free(nq);
+    if (n == 0) return err_set(ERR_FORMAT, "variants: no episodes of %s in the eval run", a);
+    *mean = s / n;
+    double var = n > 1 ? (s2 - s * s / n) / (n - 1) : 0;
+    *half = 1.96 * sqrt(var > 0 ? var / n : 0);
+    return 0;
+}
+
 // Lake et al. 2015 within-alphabet 20-way one-shot: every row on the 20 runs; per-run error.
 static int lake_eval(const mdl_model *m, const fq_model *q, const ds_lake_run *runs, int n_runs,
                      double *err_mean, double *err_ci) {
@@ -230,6 +265,15 @@ int variants_cmd(int argc, char **argv) {
     if (!tv || c_run < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); goto done; }
     const int ways[4] = {5, 5, 20, 20}, shots[4] = {1, 5, 1, 5};
     double acc[4][VAR_ROWS], lo[4][VAR_ROWS], hi[4][VAR_ROWS];
+    // Float -> Quant -> emulator, paired over episodes: (4 shapes, 2 steps) mean and 95% half-width.
+    static const char *const dfrom[2] = {"fw-float", "fw-quant"}, *const dto[2] = {"fw-quant", "loihi2-emu"};
+    double dmean[4][2], dhalf[4][2];
+    h5r_table *td = h5r_run_table(&vr, "variant_deltas");
+    int d_from = h5r_table_col(td, "from", H5R_STR, 32), d_to = h5r_table_col(td, "to", H5R_STR, 32),
+        d_way = h5r_table_col(td, "n_way", H5R_I64, 0), d_shot = h5r_table_col(td, "k_shot", H5R_I64, 0),
+        d_mean = h5r_table_col(td, "delta_accuracy", H5R_F64, 0), d_lo = h5r_table_col(td, "ci_lo", H5R_F64, 0),
+        d_hi = h5r_table_col(td, "ci_hi", H5R_F64, 0), d_n = h5r_table_col(td, "n_episodes", H5R_I64, 0);
+    if (!td || d_n < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); goto done; }
     for (int s = 0; s < 4; s++) {
         ev_options o = {.n_way = ways[s], .k_shot = shots[s], .n_query = 1, .episodes = episodes, .seed = seed,
                         .token_episodes = 0, .log = stderr, .row_aux = &q};
@@ -254,6 +298,19 @@ int variants_cmd(int argc, char **argv) {
         ev_row_summary sum[EV_MAX_ROWS];
         rc = ev_run(&o, &m, &set, NULL, &run, sum);
         if (!rc) rc = h5r_commit(out, &run);
+        for (int k = 0; k < 2 && !rc; k++) {
+            if ((rc = var_paired_delta(&run, dfrom[k], dto[k], episodes, &dmean[s][k], &dhalf[s][k]))) break;
+            long row = h5r_table_row(td);
+            if (row < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); break; }
+            h5r_set_str(td, d_from, row, dfrom[k]);
+            h5r_set_str(td, d_to, row, dto[k]);
+            h5r_set_i64(td, d_way, row, ways[s]);
+            h5r_set_i64(td, d_shot, row, shots[s]);
+            h5r_set_f64(td, d_mean, row, dmean[s][k]);
+            h5r_set_f64(td, d_lo, row, dmean[s][k] - dhalf[s][k]);
+            h5r_set_f64(td, d_hi, row, dmean[s][k] + dhalf[s][k]);
+            h5r_set_i64(td, d_n, row, episodes);
+        }
         for (int r = 0; !rc && r < VAR_ROWS; r++) {
             acc[s][r] = sum[r].accuracy; lo[s][r] = sum[r].ci_lo; hi[s][r] = sum[r].ci_hi;
             long k = h5r_table_row(tv);
@@ -328,6 +385,11 @@ int variants_cmd(int argc, char **argv) {
         printf("\n");
     }
     if (have_lake) printf("Lake 20-way within-alphabet one-shot error: people 4.5%%, BPL 3.3%% (published)\n");
+    for (int k = 0; k < 2; k++) {
+        printf("%-12s", k ? "Quant->emu" : "Float->Quant");
+        for (int s = 0; s < 4; s++) printf("   %+5.2f ±%4.2f ", 100 * dmean[s][k], 100 * dhalf[s][k]);
+        printf("  (points, paired over episodes, 95%%)\n");
+    }
     if (f) {
         fclose(f);
         char cmd[3 * PATH_MAX];

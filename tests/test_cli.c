@@ -2,6 +2,7 @@
 // missing files give one line and exit 1; results files only ever grow.
 // Needs bin/neuroicl and the tiny model build/test-model.h5 (`make test` makes both).
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,4 +289,61 @@ Test(cli, loihi2_rule_is_selectable_recorded_and_checked) {
     cr_expect_eq(r.code, 2);
     cr_expect_eq(r.lines, 1, "%s", r.out);
     cr_expect(strstr(r.out, "--loihi2-rule") && strstr(r.out, "character"), "%s", r.out);
+}
+
+// `variants` on the tiny model: the table has the five rows for the four shapes, and the paired
+// Float->Quant delta equals the difference of the two rows' accuracies (every episode has the
+// same number of queries, so the mean of per-episode differences is the difference of means);
+// Quant->emulator is exactly 0 (bit-identical rows). Computed here from the variants table,
+// independently of the code that wrote variant_deltas.
+Test(cli, variants_table_and_paired_deltas, .timeout = 120) {
+    need_tiny_model();
+    char dir[64], out[128], fig[128];
+    tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/v.h5", dir);
+    snprintf(fig, sizeof fig, "%s/variants", dir);
+    cmd_result r = run(BIN " variants --model " TINY " --task glyphs --episodes 4 --out %s --figure %s", out, fig);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    char **ids;
+    int n;
+    cr_assert_eq(h5r_list_runs(out, &ids, &n), 0);
+    cr_assert_eq(n, 5, "four eval runs and the variants run");
+    h5r_table v = {0}, dl = {0};
+    int found = 0;
+    for (int i = 0; i < n && !found; i++)
+        if (h5r_read_table(out, ids[i], "variants", &v) == 0) {
+            cr_assert_eq(h5r_read_table(out, ids[i], "variant_deltas", &dl), 0);
+            found = 1;
+        }
+    cr_assert(found);
+    cr_assert_eq(v.n_rows, 20, "5 rows x 4 shapes (no Lake runs for glyphs)");
+    cr_assert_eq(dl.n_rows, 8, "2 steps x 4 shapes");
+    int vi = h5r_col_index(&v, "impl"), vw = h5r_col_index(&v, "n_way"), vk = h5r_col_index(&v, "k_shot"),
+        va = h5r_col_index(&v, "accuracy");
+    int df = h5r_col_index(&dl, "from"), dt = h5r_col_index(&dl, "to"), dw = h5r_col_index(&dl, "n_way"),
+        dk = h5r_col_index(&dl, "k_shot"), dm = h5r_col_index(&dl, "delta_accuracy"), dlo = h5r_col_index(&dl, "ci_lo");
+    cr_assert(vi >= 0 && va >= 0 && df >= 0 && dm >= 0 && dlo >= 0);
+    for (size_t j = 0; j < dl.n_rows; j++) {
+        const char *from = dl.cols[df].str + j * dl.cols[df].str_len, *to = dl.cols[dt].str + j * dl.cols[dt].str_len;
+        double af = NAN, at = NAN;
+        for (size_t i = 0; i < v.n_rows; i++) {
+            if (v.cols[vw].i64[i] != dl.cols[dw].i64[j] || v.cols[vk].i64[i] != dl.cols[dk].i64[j]) continue;
+            const char *impl = v.cols[vi].str + i * v.cols[vi].str_len;
+            if (!strcmp(impl, from)) af = v.cols[va].f64[i];
+            if (!strcmp(impl, to)) at = v.cols[va].f64[i];
+        }
+        cr_expect(fabs(dl.cols[dm].f64[j] - (at - af)) < 1e-9, "%s->%s %ld-way: delta %g vs %g - %g", from, to,
+                  (long)dl.cols[dw].i64[j], dl.cols[dm].f64[j], at, af);
+        if (!strcmp(to, "loihi2-emu")) {
+            cr_expect_eq(dl.cols[dm].f64[j], 0.0);
+            cr_expect_eq(dl.cols[dlo].f64[j], 0.0);
+        }
+    }
+    for (int i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+    h5r_table_free(&v);
+    h5r_table_free(&dl);
+    char png[160];
+    snprintf(png, sizeof png, "%s.png", fig);
+    cr_expect_eq(access(png, R_OK), 0, "figure %s", png);
 }
