@@ -24,7 +24,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 RESULTS ?= results/neuroicl.h5
 MODEL   ?= models/default.h5
 
-.PHONY: all deps run test figures clean sanitize reproduce reproduce-quick
+.PHONY: all deps run test figures clean sanitize reproduce reproduce-quick variants
 
 all: bin/neuroicl
 
@@ -78,6 +78,11 @@ clean:
 # for accuracy vs shots (skipped when missing); OUT= and FIGS= move the outputs.
 reproduce: bin/neuroicl
 	bash scripts/reproduce.sh
+
+# The paper's variant table (Float, Quant, emulator) and Lake's runs; trains/quantizes if needed.
+variants: deps
+	@$(MAKE) --no-print-directory bin/neuroicl
+	@bash scripts/variants.sh
 
 reproduce-quick: bin/neuroicl
 	QUICK=1 bash scripts/reproduce.sh

@@ -6,6 +6,7 @@
 #include "kernels/decoder.h"
 #include "kernels/err.h"
 #include "kernels/qat.h"
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -245,6 +246,15 @@ int variants_cmd(int argc, char **argv) {
         else return err_set(ERR_ARG, "variants: unknown option '%s' (see neuroicl --help)", a);
     }
     if (rc) return rc;
+    // Both outputs are checked before minutes of work, not after.
+    if ((rc = cli_prepare_results(out)) || (rc = cli_mkdir_parent(fig))) return rc;
+    {
+        char probe[PATH_MAX + 8];
+        snprintf(probe, sizeof probe, "%s.tsv", fig);
+        FILE *pf = fopen(probe, "a");
+        if (!pf) return err_set(ERR_IO, "cannot write the figure data %s: %s (choose another --figure)", probe, strerror(errno));
+        fclose(pf);
+    }
     mdl_model m;
     if ((rc = mdl_load(model, &m))) return rc;
     fq_model q = {0};
@@ -371,6 +381,7 @@ int variants_cmd(int argc, char **argv) {
     char tsv[PATH_MAX];
     snprintf(tsv, sizeof tsv, "%s.tsv", fig);
     FILE *f = fopen(tsv, "w");
+    if (!f) fprintf(stderr, "variants: cannot write %s (%s); no figure\n", tsv, strerror(errno));
     printf("%-12s %16s %16s %16s %16s %18s\n", "row", "5-way 1-shot", "5-way 5-shot", "20-way 1-shot", "20-way 5-shot", "Lake 20w err");
     if (f) fprintf(f, "# row\tacc_5w1s\tlo\thi\tacc_5w5s\tlo\thi\tacc_20w1s\tlo\thi\tacc_20w5s\tlo\thi\tlake_err\tlake_ci\n");
     for (int r = 0; r < VAR_ROWS; r++) {

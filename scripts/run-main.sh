@@ -11,18 +11,7 @@ EPISODES=${EPISODES:-1000}
 DATA_OPT=()
 [ -n "${DATA:-}" ] && DATA_OPT=(--data "$DATA")
 
-if [ ! -f "$MODEL" ]; then
-  echo "== training $MODEL (about 6 minutes on 2 cores)"
-  "$BIN" train --out "$MODEL" "${DATA_OPT[@]}"
-fi
-# The fixed-point rows (fw-quant, loihi2-emu) run the quantized decoder stored beside the
-# float one; calibrate it once rather than in every eval. `quantize` also fine-tunes
-# decoder_linear to the fixed-point arithmetic (500 QAT steps, float loss kept; ~40 s), so
-# kv-linear and fw-float report the fine-tuned float weights too.
-if ! h5ls "$MODEL/decoder_quant" >/dev/null 2>&1; then
-  echo "== quantizing $MODEL for the fixed-point rows"
-  "$BIN" quantize --model "$MODEL" "${DATA_OPT[@]}"
-fi
+. scripts/ensure-model.sh
 # The 5-way 1-shot run goes last: `neuroicl report` draws the latest run.
 for shape in "20 1" "5 5" "5 1"; do
   set -- $shape

@@ -347,3 +347,17 @@ Test(cli, variants_table_and_paired_deltas, .timeout = 120) {
     snprintf(png, sizeof png, "%s.png", fig);
     cr_expect_eq(access(png, R_OK), 0, "figure %s", png);
 }
+
+// `variants` checks where it will write before any episode runs.
+Test(cli, variants_refuses_unwritable_outputs_before_work) {
+    need_tiny_model();
+    cmd_result r = run(BIN " variants --model " TINY " --task glyphs --episodes 2 --out /proc/neuroicl/v.h5");
+    cr_expect_eq(r.code, 1);
+    cr_expect_eq(r.lines, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "/proc/neuroicl") != NULL, "%s", r.out);
+    r = run(BIN " variants --model " TINY " --task glyphs --episodes 2 --out /tmp/neuroicl-unused.h5 --figure /proc/neuroicl/v");
+    cr_expect_eq(r.code, 1);
+    cr_expect_eq(r.lines, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "/proc/neuroicl") != NULL, "%s", r.out);
+    cr_expect_neq(access("/tmp/neuroicl-unused.h5", F_OK), 0, "no results written");
+}
