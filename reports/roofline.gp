@@ -13,6 +13,8 @@ if (!exists("labels")) labels = "row"
 if (!exists("triad")) triad = -1
 if (!exists("peak")) peak = -1
 if (!exists("triad_cache")) triad_cache = -1
+# what the triad ceiling is: DRAM only when its arrays were >= 4x the LLC
+if (!exists("triad_label")) triad_label = "DRAM triad"
 if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
 set title title_text . " | roofline, 1 thread" noenhanced
@@ -41,7 +43,7 @@ do for [fmt in "png svg"] {
     }
     set output outbase . "." . fmt
     plot roof(x) with lines lw 2 lc rgb "gray30" \
-             title sprintf("ceiling: DRAM triad %.1f GB/s, FMA %.0f GFLOP/s", triad, peak), \
+             title sprintf("ceiling: %s %.1f GB/s, FMA %.0f GFLOP/s", triad_label, triad, peak), \
          roofc(x) with lines lw 2 dt 2 lc rgb "gray50" \
              title sprintf("ceiling: L2-resident triad %.1f GB/s", triad_cache), \
          for [i = 1:words(labels)] datafile index (i - 1) using 1:2 with points \
