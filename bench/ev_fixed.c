@@ -32,6 +32,8 @@ void evfx_episode(evfx_state *s, const float *logits, int n_q, int n_labels, int
 }
 
 int evfx_write(const evfx_state *s, const dec_row *rows, h5r_run *run) {
+    int fx = s->quant >= 0 ? s->quant : s->emu;
+    if (fx >= 0 && rows[fx].aux) h5r_attr_i64(run, "quant_qat_steps", ((const fq_model *)rows[fx].aux)->qat_steps);
     if (s->quant >= 0 && s->emu >= 0) {
         h5r_attr_i64(run, "fw_quant_loihi2_emu_queries_compared", s->queries_compared);
         h5r_attr_i64(run, "fw_quant_loihi2_emu_logit_mismatches", s->logit_mismatches);
@@ -100,7 +102,7 @@ int evfx_write(const evfx_state *s, const dec_row *rows, h5r_run *run) {
         h5r_set_str(tc, k_unit, row, cp.c[i].unit);
         h5r_set_str(tc, k_src, row, cp.c[i].source);
     }
-    h5r_attr_str(run, "loihi2_schedule", "8 timesteps per layer, t_epoch 8, token stride 8 (L+1), logits at s0 + 8 L + 1; "
-                                         "rule " L2ROW_RULE " (kernels/l2row.c)");
+    h5r_attr_str(run, "loihi2_schedule", "8 timesteps per layer, t_epoch 8, token stride 8 (L+1), logits at s0 + 8 L + 1 "
+                                         "(kernels/l2row.c); the rule is loihi2_rule");
     return 0;
 }

@@ -1,6 +1,6 @@
 // neuroicl — the command line. The one place where errors are printed: every library call
 // returns a code and leaves a one-line message in err_msg(). Exit codes: 0 ok, 1 failure
-// (I/O, format, resources), 2 bad command-line input.
+// (I/O, format, resources), 2 bad command-line input, 130 interrupted (Ctrl-C).
 #include "bench/compare.h"
 #include "bench/cli.h"
 #include "bench/counters.h"
@@ -68,15 +68,18 @@ static const char *usage_text =
     "            --model FILE --out FILE (default: the model file) --episodes N (200)\n"
     "            --qat-steps N (500; 0: calibration only) --qat-fixed-only (drop the float loss)\n"
     "            --qat-recalibrate (calibrate again after) --qat-lr X (3e-4) --qat-batch B (16)\n"
-    "            --threads T (2)\n"
+    "            --threads T (2) --task auto|omniglot|glyphs --data DIR. A model already fine-tuned\n"
+    "            is only re-calibrated unless --qat-steps is given; Ctrl-C writes nothing\n"
     "  variants  the variant table (5 rows x 5/20-way 1/5-shot + Lake's 20 runs) and its figure\n"
     "            --model FILE --out FILE --episodes E (200) --figure PATH (reports/figures/variants)\n"
+    "            --task auto|omniglot|glyphs --data DIR --seed S (1); also prints the Float->Quant and\n"
+    "            Quant->emulator deltas (paired) and the bit-identity check\n"
     "  emu-bench Loihi 2 emulator throughput (--sizes 64,256,1024 --learning on|off --out FILE)\n"
     "  compare   BASELINE.h5 CURRENT.h5  regression check; exit 0 ok, 1 regression, 2 unusable (compare --help)\n"
     "  history   DIR [--out-dir DIR]  trend figures (gnuplot) over results files named by git describe\n"
     "rows: kv-softmax, kv-linear, fw-float, fw-quant, loihi2-emu. Data: --data DIR, else\n"
     "$NEUROICL_DATA, else ../shared/data/omniglot; --task auto falls back to the built-in\n"
-    "procedural glyphs. Exit codes: 0 ok, 1 failure, 2 bad command-line input.\n";
+    "procedural glyphs. Exit codes: 0 ok, 1 failure, 2 bad command-line input, 130 interrupted.\n";
 
 // ---------------------------------------------------------------- argument parsing -----
 
@@ -188,7 +191,8 @@ static int cmd_eval(int argc, char **argv) {
             l2_rule parsed;
             if (l2_rule_parse(&parsed, v)) {
                 char why[256];   // err_set formats into the buffer err_msg points at
-                snprintf(why, sizeof why, "%s", err_msg());
+                const char *msg = err_msg();
+                snprintf(why, sizeof why, "%s", strncmp(msg, "rule: ", 6) ? msg : msg + 6);
                 return err_set(ERR_ARG, "--loihi2-rule: %s", why);
             }
             emu_rule = v;
@@ -268,12 +272,16 @@ static int cmd_eval(int argc, char **argv) {
                 printf("%-12s %8.2f%% [%6.2f, %6.2f]%% %12.0f %5.0f..%-7.0f %12.0f\n", sum[r].name,
                        100 * sum[r].accuracy, 100 * sum[r].ci_lo, 100 * sum[r].ci_hi, sum[r].ns_median,
                        sum[r].ns_min, sum[r].ns_max, sum[r].bytes_read + sum[r].bytes_written);
+        int64_t mism, cmpd;
+        if (!h5r_run_get_i64(&run, "fw_quant_loihi2_emu_logit_mismatches", &mism) &&
+            !h5r_run_get_i64(&run, "fw_quant_loihi2_emu_queries_compared", &cmpd))
+            printf("fw-quant vs loihi2-emu: logits differ in %lld of %lld queries%s\n", (long long)mism, (long long)cmpd,
+                   mism ? "" : " (bit-identical)");
         printf("run %s appended to %s\n", run.run_id, out);
         if (g_stop) {
             // The episodes done are kept (marked interrupted=yes), but the run is not whole.
             int64_t done_eps = 0;
-            for (int i = 0; i < run.n_attrs; i++)
-                if (!strcmp(run.attrs[i].key, "n_episodes_done")) done_eps = run.attrs[i].i;
+            h5r_run_get_i64(&run, "n_episodes_done", &done_eps);
             rc = err_set(ERR_INTERRUPTED, "interrupted after %lld of %d episodes; the partial run %s was appended "
                          "with interrupted=yes", (long long)done_eps, o.episodes, run.run_id);
         }
@@ -391,8 +399,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(cmd, "info")) rc = cmd_info(argc - 1, argv + 1);
     else if (!strcmp(cmd, "stream")) rc = stream_cmd(argc - 1, argv + 1);
     else if (!strcmp(cmd, "sweep")) rc = sweep_cmd(argc - 1, argv + 1);
-    else if (!strcmp(cmd, "quantize")) rc = quantize_cmd(argc - 1, argv + 1);
-    else if (!strcmp(cmd, "variants")) rc = variants_cmd(argc - 1, argv + 1);
+    else if (!strcmp(cmd, "quantize")) rc = quantize_cmd(argc - 1, argv + 1, &g_stop);
+    else if (!strcmp(cmd, "variants")) rc = variants_cmd(argc - 1, argv + 1, &g_stop);
     else if (!strcmp(cmd, "history")) rc = hist_command(argc - 1, argv + 1);
     else if (!strcmp(cmd, "emu-bench")) {
         int code = emu_bench_cmd(argc - 1, argv + 1);

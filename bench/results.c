@@ -173,6 +173,15 @@ void h5r_attr_f64(h5r_run *r, const char *key, double v) {
     if (a) { a->type = H5R_ATTR_F64; a->f = v; }
 }
 
+int h5r_run_get_i64(const h5r_run *r, const char *key, int64_t *out) {
+    for (int i = 0; i < r->n_attrs; i++)
+        if (r->attrs[i].type == H5R_ATTR_I64 && !strcmp(r->attrs[i].key, key)) {
+            *out = r->attrs[i].i;
+            return 0;
+        }
+    return ERR_ARG;
+}
+
 h5r_table *h5r_run_table(h5r_run *r, const char *name) {
     if (r->n_tables == r->cap_tables) {
         int cap = r->cap_tables ? 2 * r->cap_tables : 8;

@@ -60,6 +60,8 @@ void h5r_run_init(h5r_run *r);
 void h5r_attr_str(h5r_run *r, const char *key, const char *v);
 void h5r_attr_i64(h5r_run *r, const char *key, int64_t v);
 void h5r_attr_f64(h5r_run *r, const char *key, double v);
+// An int64 attribute already set on the run (in memory); ERR_ARG when absent.
+int h5r_run_get_i64(const h5r_run *r, const char *key, int64_t *out);
 // Creates a table owned by the run.
 h5r_table *h5r_run_table(h5r_run *r, const char *name);
 void h5r_run_free(h5r_run *r);

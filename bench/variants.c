@@ -27,6 +27,9 @@ int var_quant_prepare(const char *model_path, const char *task, const char *data
                       fq_model *q, FILE *log) {
     memset(q, 0, sizeof *q);
     int rc = fq_load(model_path, m, q);
+    if (rc == 0 && q->qat_steps == 0 && log)
+        fprintf(log, "note: %s's quantized decoder has had no QAT (fw-quant trails fw-float by ~1.5 points at 20-way "
+                     "without it; neuroicl quantize --model %s --qat-steps 500 fine-tunes it)\n", model_path, model_path);
     if (rc != ERR_FORMAT) return rc;
     if (log) fprintf(log, "quantize: %s has no /decoder_quant; calibrating now, without QAT (neuroicl quantize fine-tunes and saves it)\n", model_path);
     ds_set bg = {0};
@@ -40,7 +43,7 @@ int var_quant_prepare(const char *model_path, const char *task, const char *data
     return rc;
 }
 
-int quantize_cmd(int argc, char **argv) {
+int quantize_cmd(int argc, char **argv, volatile int *stop) {
     const char *model = "models/default.h5", *out = NULL, *task = "auto", *data = NULL;
     fq_cal_opts o;
     fq_cal_opts_default(&o);
@@ -52,11 +55,12 @@ int quantize_cmd(int argc, char **argv) {
     // PTQ only 72.0/70.5, 80.8/79.4, 93.3/93.1; QAT 500 dual 72.5/71.9, 81.4/80.8, 93.5/93.4.
     qo.steps = 500;
     qo.dual = 1;
-    int rc = 0, keep_scales = 1;  // measured better than re-calibrating (/tmp/m4, 500 steps: 20-way 1/5-shot +1.3/+1.1)
+    qo.stop = stop;
+    int rc = 0, keep_scales = 1, steps_given = 0;  // measured better than re-calibrating (/tmp/m4, 500 steps: 20-way 1/5-shot +1.3/+1.1)
     for (int i = 1; i < argc && !rc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--model")) { if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG; model = v; }
-        else if (!strcmp(a, "--qat-steps")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 0, 1000000, &qo.steps);
+        else if (!strcmp(a, "--qat-steps")) { rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 0, 1000000, &qo.steps); steps_given = 1; }
         else if (!strcmp(a, "--qat-batch")) rc = cli_parse_int(a, cli_opt_value(argc, argv, &i), 1, 4096, &qo.batch);
         else if (!strcmp(a, "--qat-lr")) {
             if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG;
@@ -77,6 +81,17 @@ int quantize_cmd(int argc, char **argv) {
     }
     if (rc) return rc;
     if (!out) out = model;
+    // The output is checked before a minute of fine-tuning, not after.
+    if ((rc = cli_mkdir_parent(out))) return rc;
+    {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", out);
+        char *slash = strrchr(dir, '/');
+        if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+        else snprintf(dir, sizeof dir, ".");
+        if (access(dir, W_OK) || (access(out, F_OK) == 0 && access(out, W_OK)))
+            return err_set(ERR_IO, "cannot write model file %s: %s (choose a writable --out)", out, strerror(errno));
+    }
     mdl_model m;
     if ((rc = mdl_load(model, &m))) return rc;
     ds_set bg = {0};
@@ -89,9 +104,11 @@ int quantize_cmd(int argc, char **argv) {
     fq_free(&q);
     memset(&q, 0, sizeof q);
     err_clear();
+    // Fine-tuning again only when asked: a plain second `quantize` must not drift the model.
+    if (prior_steps > 0 && !steps_given) qo.steps = 0;
     if (prior_steps > 0)
         fprintf(stderr, "quantize: %s's decoder_linear already had %d QAT steps; %s\n", model, prior_steps,
-                qo.steps > 0 ? "fine-tuning it further (--qat-steps 0: calibrate only)" : "calibrating it as it is");
+                qo.steps > 0 ? "fine-tuning it further" : "calibrating it as it is (--qat-steps N fine-tunes it further)");
     if (!(rc = ds_load_task(task, data, "background", &bg, stderr, dir, sizeof dir))) {
         fprintf(stderr, "quantize: calibrating on %d background episodes (5/20-way, 1/5-shot)\n", o.episodes);
         rc = fq_calibrate(&q, &m, &bg, &o);
@@ -101,6 +118,11 @@ int quantize_cmd(int argc, char **argv) {
         // with the scales it was fine-tuned to (--qat-recalibrate: a fresh calibration after).
         fprintf(stderr, "quantize: QAT, %d steps of %d background episodes (lr %g)\n", qo.steps, qo.batch, qo.lr);
         rc = qat_finetune(&m, &q, &bg, &qo);
+        if (rc == ERR_INTERRUPTED) {
+            char why[128];
+            snprintf(why, sizeof why, "%s", err_msg());
+            rc = err_set(ERR_INTERRUPTED, "quantize: %s; nothing written (%s is unchanged)", why, out);
+        }
         if (!rc) mdl_hash(&m);
         if (!rc && !keep_scales) {
             fprintf(stderr, "quantize: re-calibrating the fine-tuned model\n");
@@ -142,6 +164,13 @@ int quantize_cmd(int argc, char **argv) {
 
 #define VAR_ROWS 5
 static const char *const var_rows[VAR_ROWS] = {"kv-softmax", "kv-linear", "fw-float", "fw-quant", "loihi2-emu"};
+// Float -> Quant -> emulator: the steps whose paired deltas the table reports.
+#define VAR_DELTAS 2
+static const char *const var_dfrom[VAR_DELTAS] = {"fw-float", "fw-quant"}, *const var_dto[VAR_DELTAS] = {"fw-quant", "loihi2-emu"};
+static int var_row_index(const char *name) {
+    for (int r = 0; r < VAR_ROWS; r++) if (!strcmp(var_rows[r], name)) return r;
+    return -1;
+}
 
 // Paired difference of accuracy, row b minus row a, over the episodes of one eval run (both
 // rows saw the same episodes): mean of the per-episode differences and the half-width of its
@@ -179,8 +208,9 @@ static int var_paired_delta(const h5r_run *run, const char *a, const char *b, in
 }
 
 // Lake et al. 2015 within-alphabet 20-way one-shot: every row on the 20 runs; per-run error.
+// Also the paired accuracy deltas of the VAR_DELTAS steps (to − from), over the runs.
 static int lake_eval(const mdl_model *m, const fq_model *q, const ds_lake_run *runs, int n_runs,
-                     double *err_mean, double *err_ci) {
+                     double *err_mean, double *err_ci, double *dmean, double *dhalf) {
     const int W = DS_LAKE_WAY, D = enc_d_out(&m->enc), nl = m->dec[TF_LINEAR].n_labels;
     if (nl < W) return err_set(ERR_ARG, "Lake's runs are 20-way; the model answers up to %d labels", nl);
     float *img = malloc((size_t)2 * W * DS_PIX * sizeof(float));  // (2W, DS_PIX) supports then tests
@@ -223,13 +253,24 @@ static int lake_eval(const mdl_model *m, const fq_model *q, const ds_lake_run *r
         err_mean[r] = mu;
         err_ci[r] = n_runs > 1 ? 1.96 * sqrt(var / (n_runs - 1)) / sqrt((double)n_runs) : 0;
     }
+    for (int k = 0; k < VAR_DELTAS && !rc; k++) {
+        int a = var_row_index(var_dfrom[k]), b = var_row_index(var_dto[k]);
+        double s = 0, s2 = 0;
+        for (int j = 0; j < n_runs; j++) {
+            double x = err[(size_t)a * n_runs + j] - err[(size_t)b * n_runs + j];   // accuracy(b) - accuracy(a)
+            s += x; s2 += x * x;
+        }
+        dmean[k] = s / n_runs;
+        double v = n_runs > 1 ? (s2 - s * s / n_runs) / (n_runs - 1) : 0;
+        dhalf[k] = 1.96 * sqrt(v > 0 ? v / n_runs : 0);
+    }
 done:
     for (int r = 0; r < VAR_ROWS; r++) dec_close(&rows[r]);
     free(img); free(emb); free(lg); free(err);
     return rc;
 }
 
-int variants_cmd(int argc, char **argv) {
+int variants_cmd(int argc, char **argv, volatile int *stop) {
     const char *model = "models/default.h5", *out = "results/neuroicl.h5", *task = "auto", *data = NULL;
     const char *fig = "reports/figures/variants";
     int episodes = 200, rc = 0;
@@ -275,18 +316,19 @@ int variants_cmd(int argc, char **argv) {
     if (!tv || c_run < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); goto done; }
     const int ways[4] = {5, 5, 20, 20}, shots[4] = {1, 5, 1, 5};
     double acc[4][VAR_ROWS], lo[4][VAR_ROWS], hi[4][VAR_ROWS];
-    // Float -> Quant -> emulator, paired over episodes: (4 shapes, 2 steps) mean and 95% half-width.
-    static const char *const dfrom[2] = {"fw-float", "fw-quant"}, *const dto[2] = {"fw-quant", "loihi2-emu"};
-    double dmean[4][2], dhalf[4][2];
+    // Float -> Quant -> emulator, paired over episodes: (4 shapes + Lake, steps) mean and 95% half-width.
+    double dmean[5][VAR_DELTAS], dhalf[5][VAR_DELTAS];
+    int64_t mism_total = 0, cmp_total = 0;   // fw-quant vs loihi2-emu logits over the four shapes
     h5r_table *td = h5r_run_table(&vr, "variant_deltas");
     int d_from = h5r_table_col(td, "from", H5R_STR, 32), d_to = h5r_table_col(td, "to", H5R_STR, 32),
+        d_task = h5r_table_col(td, "task", H5R_STR, 48),
         d_way = h5r_table_col(td, "n_way", H5R_I64, 0), d_shot = h5r_table_col(td, "k_shot", H5R_I64, 0),
         d_mean = h5r_table_col(td, "delta_accuracy", H5R_F64, 0), d_lo = h5r_table_col(td, "ci_lo", H5R_F64, 0),
         d_hi = h5r_table_col(td, "ci_hi", H5R_F64, 0), d_n = h5r_table_col(td, "n_episodes", H5R_I64, 0);
     if (!td || d_n < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); goto done; }
     for (int s = 0; s < 4; s++) {
         ev_options o = {.n_way = ways[s], .k_shot = shots[s], .n_query = 1, .episodes = episodes, .seed = seed,
-                        .token_episodes = 0, .log = stderr, .row_aux = &q};
+                        .token_episodes = 0, .log = stderr, .row_aux = &q, .stop = stop};
         o.n_rows = VAR_ROWS;
         for (int r = 0; r < VAR_ROWS; r++) o.rows[r] = var_rows[r];
         h5r_run run;
@@ -308,12 +350,21 @@ int variants_cmd(int argc, char **argv) {
         ev_row_summary sum[EV_MAX_ROWS];
         rc = ev_run(&o, &m, &set, NULL, &run, sum);
         if (!rc) rc = h5r_commit(out, &run);
-        for (int k = 0; k < 2 && !rc; k++) {
-            if ((rc = var_paired_delta(&run, dfrom[k], dto[k], episodes, &dmean[s][k], &dhalf[s][k]))) break;
+        if (!rc && stop && *stop) {
+            h5r_run_free(&run);
+            rc = err_set(ERR_INTERRUPTED, "variants: interrupted in %d-way %d-shot; the eval runs done so far (this one "
+                         "marked interrupted=yes) are in %s, the variant table was not written", ways[s], shots[s], out);
+            goto done;
+        }
+        for (int k = 0; k < VAR_DELTAS && !rc; k++) {
+            if ((rc = var_paired_delta(&run, var_dfrom[k], var_dto[k], episodes, &dmean[s][k], &dhalf[s][k]))) break;
             long row = h5r_table_row(td);
             if (row < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); break; }
-            h5r_set_str(td, d_from, row, dfrom[k]);
-            h5r_set_str(td, d_to, row, dto[k]);
+            char tn[48];
+            snprintf(tn, sizeof tn, "%d-way %d-shot", ways[s], shots[s]);
+            h5r_set_str(td, d_from, row, var_dfrom[k]);
+            h5r_set_str(td, d_to, row, var_dto[k]);
+            h5r_set_str(td, d_task, row, tn);
             h5r_set_i64(td, d_way, row, ways[s]);
             h5r_set_i64(td, d_shot, row, shots[s]);
             h5r_set_f64(td, d_mean, row, dmean[s][k]);
@@ -338,6 +389,12 @@ int variants_cmd(int argc, char **argv) {
             h5r_set_i64(tv, c_n, k, (int64_t)(sum[r].n_queries / (ways[s])));
             h5r_set_str(tv, c_run, k, run.run_id);
         }
+        int64_t mm = 0, cq = 0;
+        if (!rc && !h5r_run_get_i64(&run, "fw_quant_loihi2_emu_logit_mismatches", &mm) &&
+            !h5r_run_get_i64(&run, "fw_quant_loihi2_emu_queries_compared", &cq)) {
+            mism_total += mm;
+            cmp_total += cq;
+        }
         h5r_run_free(&run);
         if (rc) goto done;
     }
@@ -348,8 +405,21 @@ int variants_cmd(int argc, char **argv) {
         char lp[PATH_MAX + 16];
         snprintf(lp, sizeof lp, "%s", dir);
         if (ds_lake_runs_load(lp, &runs, &n_runs) == 0 && n_runs > 0) {
-            if ((rc = lake_eval(&m, &q, runs, n_runs, le, lci))) goto done;
+            if ((rc = lake_eval(&m, &q, runs, n_runs, le, lci, dmean[4], dhalf[4]))) goto done;
             have_lake = 1;
+            for (int k = 0; k < VAR_DELTAS; k++) {
+                long row = h5r_table_row(td);
+                if (row < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); goto done; }
+                h5r_set_str(td, d_from, row, var_dfrom[k]);
+                h5r_set_str(td, d_to, row, var_dto[k]);
+                h5r_set_str(td, d_task, row, "Lake 20-way within-alphabet 1-shot");
+                h5r_set_i64(td, d_way, row, 20);
+                h5r_set_i64(td, d_shot, row, 1);
+                h5r_set_f64(td, d_mean, row, dmean[4][k]);
+                h5r_set_f64(td, d_lo, row, dmean[4][k] - dhalf[4][k]);
+                h5r_set_f64(td, d_hi, row, dmean[4][k] + dhalf[4][k]);
+                h5r_set_i64(td, d_n, row, n_runs);
+            }
             for (int r = 0; r < VAR_ROWS + 2; r++) {
                 long k = h5r_table_row(tv);
                 if (k < 0) { rc = err_set(ERR_NOMEM, "out of memory for the variants table"); goto done; }
@@ -396,11 +466,14 @@ int variants_cmd(int argc, char **argv) {
         printf("\n");
     }
     if (have_lake) printf("Lake 20-way within-alphabet one-shot error: people 4.5%%, BPL 3.3%% (published)\n");
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < VAR_DELTAS; k++) {
         printf("%-12s", k ? "Quant->emu" : "Float->Quant");
         for (int s = 0; s < 4; s++) printf("   %+5.2f ±%4.2f ", 100 * dmean[s][k], 100 * dhalf[s][k]);
-        printf("  (points, paired over episodes, 95%%)\n");
+        if (have_lake) printf("   %+5.2f ±%4.2f", 100 * dmean[4][k], 100 * dhalf[4][k]);
+        printf("  (accuracy points, paired, 95%%)\n");
     }
+    printf("fw-quant vs loihi2-emu: logits differ in %lld of %lld queries%s\n", (long long)mism_total,
+           (long long)cmp_total, mism_total ? "" : " (bit-identical)");
     if (f) {
         fclose(f);
         char cmd[3 * PATH_MAX];

@@ -11,8 +11,10 @@
 #include "kernels/model.h"
 #include "kernels/quant.h"
 
-int quantize_cmd(int argc, char **argv);
-int variants_cmd(int argc, char **argv);
+// stop: set asynchronously by Ctrl-C; both return ERR_INTERRUPTED soon after it is set
+// (quantize then writes nothing; variants keeps the eval runs already appended).
+int quantize_cmd(int argc, char **argv, volatile int *stop);
+int variants_cmd(int argc, char **argv, volatile int *stop);
 // For `eval`: 1 if any of the rows needs the quantized model.
 int var_rows_need_quant(const char *const *rows, int n_rows);
 // Loads /decoder_quant from the model file, or, when absent, calibrates it now on the

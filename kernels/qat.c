@@ -290,6 +290,10 @@ int qat_finetune(mdl_model *m, fq_model *q, const ds_set *bg, const qat_options 
     double lsum = 0;
     long csum = 0, qsum = 0;
     for (int step = 0; step < o->steps; step++) {
+        if (o->stop && *o->stop) {
+            rc = err_set(ERR_INTERRUPTED, "QAT interrupted after %d of %d steps", step, o->steps);
+            goto done;
+        }
         if ((rc = fq_derive(q, c, P))) goto done;
         qat_fake_params(q, P, Pfq);
         memset(grads, 0, (size_t)NT * np * sizeof(float));

@@ -37,6 +37,7 @@ typedef struct {
                       //    episodes (keeps fw-float near the model it started from)
     uint64_t seed;
     FILE *log;        // progress lines (NULL: silent)
+    volatile int *stop;  // set asynchronously (Ctrl-C): return ERR_INTERRUPTED after the current step
 } qat_options;
 
 void qat_default_options(qat_options *o);

@@ -114,8 +114,11 @@ int fq_calibrate(fq_model *q, const mdl_model *m, const ds_set *bg, const fq_cal
 // Integer weights from the scales (called by fq_calibrate and fq_load).
 int fq_derive(fq_model *q, const tf_config *cfg, const float *params);
 void fq_free(fq_model *q);
-// HDF5: group /decoder_quant of a model file (scales, write-gain table, and the integer
-// mantissas and exponents for inspection). fq_save_h5 is an mdl_save_ex `extra` callback.
+// HDF5: group /decoder_quant of a model file (layer_scales (L, 5) s_q s_k s_v s_z s_h,
+// global_scales s_x s_log FQ_ONE, write_gain_ctx / write_gain_w999 the write-gain table,
+// qat_steps_dual [QAT steps the stored float decoder has had, 1 if with the float loss] —
+// absent in older files, read as no QAT — and the integer mantissas and exponents for
+// inspection). fq_save_h5 is an mdl_save_ex `extra` callback.
 int fq_save_h5(int64_t h5file, void *q);
 // Loads /decoder_quant from a model file and derives the integer weights from m's float
 // decoder. ERR_FORMAT with a hint when the model was never quantized.

@@ -2,7 +2,7 @@
 # holds the quantized decoder the fixed-point rows run (quantizes it when missing).
 # Needs BIN, MODEL and the DATA_OPT array set by the caller.
 if [ ! -f "$MODEL" ]; then
-  echo "== training $MODEL (about 6 minutes on 2 cores)"
+  echo "== training $MODEL (about 4-7 minutes on 2 cores)"
   "$BIN" train --out "$MODEL" "${DATA_OPT[@]}"
 fi
 # The fixed-point rows (fw-quant, loihi2-emu) run the quantized decoder stored beside the

@@ -361,3 +361,62 @@ Test(cli, variants_refuses_unwritable_outputs_before_work) {
     cr_expect(strstr(r.out, "/proc/neuroicl") != NULL, "%s", r.out);
     cr_expect_neq(access("/tmp/neuroicl-unused.h5", F_OK), 0, "no results written");
 }
+
+// Ctrl-C during quantize's fine-tuning writes nothing (the model file keeps every byte); during
+// variants the eval runs done so far stay in the results file and the exit says so.
+Test(cli, ctrl_c_in_quantize_and_variants, .timeout = 60) {
+    need_tiny_model();
+    char dir[64], model[128], out[128], cmd[512];
+    tmpdir(dir, sizeof dir);
+    snprintf(model, sizeof model, "%s/m.h5", dir);
+    snprintf(out, sizeof out, "%s/r.h5", dir);
+    snprintf(cmd, sizeof cmd, "cp " TINY " %s && cksum < %s", model, model);
+    cmd_result before = run("%s", cmd);
+    cr_assert_eq(before.code, 0);
+    cmd_result r = run("timeout --preserve-status -s INT 3 " BIN " quantize --model %s --task glyphs --qat-steps 1000000", model);
+    cr_expect_eq(r.code, 130, "%s", r.out);
+    cr_expect(strstr(r.out, "interrupted after") && strstr(r.out, "nothing written"), "%s", r.out);
+    cmd_result after = run("cksum < %s", model);
+    cr_expect_str_eq(after.out, before.out, "model file changed");
+    // calibrated beforehand, so the SIGINT below lands in the episodes, not in a calibration
+    r = run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    r = run("timeout --preserve-status -s INT 4 " BIN " variants --model %s --task glyphs --episodes 1000000 --out %s"
+            " --figure %s/v", model, out, dir);
+    cr_expect_eq(r.code, 130, "%s", r.out);
+    cr_expect(strstr(r.out, "interrupted in 5-way 1-shot") != NULL, "%s", r.out);
+    char **ids;
+    int n;
+    cr_assert_eq(h5r_list_runs(out, &ids, &n), 0);
+    cr_assert_eq(n, 1, "the partial 5-way 1-shot eval run, no variants run");
+    char obj[200], val[16] = "";
+    snprintf(obj, sizeof obj, "/runs/%s", ids[0]);
+    cr_expect_eq(h5r_read_attr_str(out, obj, "interrupted", val, sizeof val), 0);
+    cr_expect_str_eq(val, "yes");
+    free(ids[0]);
+    free(ids);
+}
+
+// QAT runs once by default: a second plain `quantize` recalibrates without drifting the float
+// decoder; --qat-steps N asks for more, and the record adds them up.
+Test(cli, quantize_fine_tunes_once_unless_asked, .timeout = 60) {
+    need_tiny_model();
+    char dir[64], model[128];
+    tmpdir(dir, sizeof dir);
+    snprintf(model, sizeof model, "%s/m.h5", dir);
+    cr_assert_eq(run("cp " TINY " %s", model).code, 0);
+    cmd_result r = run(BIN " quantize --model %s --task glyphs --qat-steps 2", model);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    r = run(BIN " quantize --model %s --task glyphs", model);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    cr_expect(strstr(r.out, "already had 2 QAT steps; calibrating it as it is") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "qat: step") == NULL, "no fine-tuning expected: %s", r.out);
+    r = run(BIN " quantize --model %s --task glyphs --qat-steps 3", model);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    cr_expect(strstr(r.out, "already had 2 QAT steps; fine-tuning it further") != NULL, "%s", r.out);
+    r = run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
+    cr_expect(strstr(r.out, "already had 5 QAT steps") != NULL, "%s", r.out);
+    r = run(BIN " quantize --model %s --task glyphs --out /proc/neuroicl/m.h5", model);
+    cr_expect_eq(r.code, 1);
+    cr_expect_eq(r.lines, 1, "refused before any work: %s", r.out);
+}
