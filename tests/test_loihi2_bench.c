@@ -1,5 +1,6 @@
 // emu-bench: argument errors and one tiny run written to a results file and read back.
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@ Test(loihi2_bench, bad_arguments_exit_2_with_one_line) {
     cr_assert(strstr(err_msg(), "--frobnicate"));
 }
 
-Test(loihi2_bench, tiny_run_lands_in_the_results_file) {
+// stdout (the table emu-bench prints) is captured so it does not mix into the test report.
+Test(loihi2_bench, tiny_run_lands_in_the_results_file, .init = cr_redirect_stdout) {
     char dir[] = "/tmp/l2benchXXXXXX";
     cr_assert(mkdtemp(dir));
     char path[256];
