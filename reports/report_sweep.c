@@ -97,7 +97,7 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
     if (h5r_read_attr_f64(path, obj, "triad_llc_multiple", &llc_mult) == 0 && llc_mult < 4)
         snprintf(triad_label, sizeof triad_label, "triad (arrays %.1fx LLC, partly cached)", llc_mult);
     // t* of the first config (query tokens): measured from counted bytes, and analytic.
-    double tq = NAN, tq_an = NAN;
+    double tq = NAN, tq_an = NAN, tq_time = NAN;
     char tq_cfg[64] = "";
     h5r_table x;
     if (h5r_read_table(path, run, "crossover", &x) == 0) {
@@ -107,6 +107,8 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
             if (!strcmp(cstr(&x, ck, r), "query") && x.cols[cc].i64[r] == 0 && isnan(tq)) {
                 tq = x.cols[cm].f64[r];
                 tq_an = x.cols[ca].f64[r];
+                int ct = h5r_col_index(&x, "t_star_measured_time");   // absent in older runs
+                if (ct >= 0) tq_time = x.cols[ct].f64[r];
                 int cd = h5r_col_index(&x, "d_model"), chh = h5r_col_index(&x, "n_heads");
                 if (cd >= 0 && chh >= 0)
                     snprintf(tq_cfg, sizeof tq_cfg, "d=%lld H=%lld", (long long)x.cols[cd].i64[r],
@@ -168,11 +170,13 @@ int rep_sweep_figures(const char *path, const char *run, const char *dir) {
     int multi_cfg = 0;
     for (int k = 0; k < ns; k++) multi_cfg |= se[k].cfg != se[0].cfg;
     if (!multi_cfg) tq_cfg[0] = 0;
-    const char *extra_fmt[3] = {"tstar=%.17g;tstar_analytic=%.17g;tstar_cfg=\"%s\"", "tstar=%.17g;tstar_analytic=%.17g;tstar_cfg=\"%s\"",
+    const char *extra_fmt[3] = {"tstar=%.17g;tstar_analytic=%.17g;tstar_cfg=\"%s\";tstar_time=%.17g",
+                                "tstar=%.17g;tstar_analytic=%.17g;tstar_cfg=\"%s\";tstar_time=%.17g",
                                 "triad=%.17g;peak=%.17g;triad_cache=%.17g;triad_label=\"%s\""};
     for (int i = 0; i < 3; i++) {
         char extra[256];
-        if (i < 2) snprintf(extra, sizeof extra, extra_fmt[i], isfinite(tq) ? tq : -1.0, isfinite(tq_an) ? tq_an : -1.0, tq_cfg);
+        if (i < 2) snprintf(extra, sizeof extra, extra_fmt[i], isfinite(tq) ? tq : -1.0, isfinite(tq_an) ? tq_an : -1.0, tq_cfg,
+                            isfinite(tq_time) ? tq_time : -1.0);
         else snprintf(extra, sizeof extra, extra_fmt[i], isfinite(triad) ? triad : -1.0, isfinite(peak) ? peak : -1.0,
                       isfinite(triad_cache) ? triad_cache : -1.0, triad_label);
         snprintf(vars, sizeof vars, "datafile=\"%s\";outbase=\"%s\";title_text=\"sweep run %s\";labels=\"%s\";%s",

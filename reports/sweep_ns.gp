@@ -2,7 +2,8 @@
 # (solid) and minimum (thin dashed); the maximum is in the .dat file (column 4), not drawn:
 # on a shared machine it shows other processes, not the code.
 # Variables (gnuplot -e): datafile, outbase, title_text, labels, tstar, tstar_analytic (the
-# traffic crossover, drawn for reference; <0 = none).
+# traffic crossover, drawn for reference; <0 = none), tstar_time (the crossover of the median
+# times, from the run's crossover table; <0 = none).
 # datafile: one block per series; columns 1 t, 2 ns median, 3 ns min, 4 ns max
 if (!exists("datafile")) datafile = "sweep_ns.dat"
 if (!exists("outbase")) outbase = "sweep_ns"
@@ -11,6 +12,8 @@ if (!exists("labels")) labels = "row"
 if (!exists("tstar")) tstar = -1
 if (!exists("tstar_analytic")) tstar_analytic = -1
 if (!exists("tstar_cfg")) tstar_cfg = ""
+# t where the fast-weight row's median time first beats the KV row's (<0 = never / unknown)
+if (!exists("tstar_time")) tstar_time = -1
 if (exists("rowsgp")) { load rowsgp } else { rowrgb(n) = 0x555555; rowpt(n) = 7; rowlw(n) = 1.5 }
 
 set encoding utf8
@@ -29,6 +32,10 @@ set key top left noenhanced
 if (tstar > 0) {
     set arrow 1 from tstar, graph 0 to tstar, graph 1 nohead dashtype 2 lc rgb "gray30"
     set label 1 sprintf("traffic t* = %.1f %s", tstar, tstar_cfg) at tstar, graph 0.55 offset 1,0 noenhanced
+}
+if (tstar_time > 0) {
+    set arrow 2 from tstar_time, graph 0 to tstar_time, graph 1 nohead dashtype 3 lc rgb "gray10"
+    set label 2 sprintf("time t* = %.1f", tstar_time) at tstar_time, graph 0.45 offset 1,0 noenhanced
 }
 
 do for [fmt in "png svg"] {
