@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <ctype.h>
+#include <unistd.h>
 
 int cli_mkdir_parent(const char *path) {
     char buf[PATH_MAX];
@@ -24,6 +26,43 @@ int cli_mkdir_parent(const char *path) {
 int cli_prepare_results(const char *path) {
     int rc = cli_mkdir_parent(path);
     return rc ? rc : h5r_check_writable(path);
+}
+
+int cli_check_file_writable(const char *path, const char *opt) {
+    int rc = cli_mkdir_parent(path);
+    if (rc) return rc;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return err_set(ERR_IO, "%s %s is a directory (give a file path)", opt, path);
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s.probe-XXXXXX", path);
+    int fd = mkstemp(probe);
+    if (fd < 0) return err_set(ERR_IO, "cannot write %s: %s (choose a writable %s)", path, strerror(errno), opt);
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+void cli_join_args(int argc, char **argv, char *buf, size_t n) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < argc && k + 2 < n; i++) {
+        const char *a = argv[i];
+        int plain = *a != 0;
+        for (const char *p = a; *p && plain; p++) plain = strchr("-_./=:,+@%", *p) || isalnum((unsigned char)*p);
+        if (i && k + 1 < n) buf[k++] = ' ';
+        if (plain) k += (size_t)snprintf(buf + k, n - k, "%s", a);
+        else {
+            if (k + 1 < n) buf[k++] = '\'';
+            for (const char *p = a; *p && k + 5 < n; p++) {
+                if (*p == '\'') { memcpy(buf + k, "'\\''", 4); k += 4; }
+                else buf[k++] = *p;
+            }
+            if (k + 1 < n) buf[k++] = '\'';
+        }
+        if (k >= n) k = n - 1;
+        buf[k] = 0;
+    }
 }
 
 int cli_parse_long(const char *opt, const char *s, long lo, long hi, long *out) {

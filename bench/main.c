@@ -65,7 +65,8 @@ static const char *usage_text =
     "            --events LIST --seed S --quick --out FILE\n"
     "  quantize  calibrate the fixed-point decoder (fw-quant, loihi2-emu) on background episodes,\n"
     "            then fine-tune decoder_linear through the fixed-point forward (QAT, float loss kept)\n"
-    "            --model FILE --out FILE (default: the model file) --episodes N (200)\n"
+    "            --model FILE (models/default.h5) --out FILE (default: the model file, rewritten)\n"
+    "            --episodes N (200, calibration)\n"
     "            --qat-steps N (500; 0: calibration only) --qat-fixed-only (drop the float loss)\n"
     "            --qat-recalibrate (calibrate again after) --qat-lr X (3e-4) --qat-batch B (16)\n"
     "            --threads T (2) --task auto|omniglot|glyphs --data DIR. A model already fine-tuned\n"
@@ -90,12 +91,6 @@ static void utc_now(char *buf, size_t n) {
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void join_args(int argc, char **argv, char *buf, size_t n) {
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < argc && k + 2 < n; i++)
-        k += snprintf(buf + k, n - k, "%s%s", i ? " " : "", argv[i]);
-}
 
 // ---------------------------------------------------------------- train ----------------
 
@@ -203,6 +198,11 @@ static int cmd_eval(int argc, char **argv) {
     char impl_parse[512];
     snprintf(impl_parse, sizeof impl_parse, "%s", impl_buf);
     if ((rc = ev_parse_rows(&o, impl_parse))) return rc;
+    if (emu_rule) {
+        int has_emu = 0;
+        for (int r = 0; r < o.n_rows; r++) has_emu |= !strcmp(o.rows[r], "loihi2-emu");
+        if (!has_emu) return err_set(ERR_ARG, "--loihi2-rule applies to the loihi2-emu row, which --impl does not include");
+    }
     if (strcmp(task, "auto") && strcmp(task, "omniglot") && strcmp(task, "glyphs"))
         return err_set(ERR_ARG, "unknown --task '%s' (choose auto, omniglot or glyphs)", task);
     // Everything that can be checked cheaply is checked before any work.
@@ -250,7 +250,7 @@ static int cmd_eval(int argc, char **argv) {
     char model_abs[PATH_MAX];  // absolute, so the record still points at it from elsewhere
     h5r_attr_str(&run, "model_file", realpath(model, model_abs) ? model_abs : model);
     h5r_attr_str(&run, "model_hash", m.hash);
-    join_args(argc, argv, buf, sizeof buf);
+    cli_join_args(argc, argv, buf, sizeof buf);
     h5r_attr_str(&run, "command_line", buf);
     utc_now(buf, sizeof buf);
     h5r_attr_str(&run, "started_utc", buf);

@@ -82,16 +82,7 @@ int quantize_cmd(int argc, char **argv, volatile int *stop) {
     if (rc) return rc;
     if (!out) out = model;
     // The output is checked before a minute of fine-tuning, not after.
-    if ((rc = cli_mkdir_parent(out))) return rc;
-    {
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", out);
-        char *slash = strrchr(dir, '/');
-        if (slash) *(slash == dir ? slash + 1 : slash) = 0;
-        else snprintf(dir, sizeof dir, ".");
-        if (access(dir, W_OK) || (access(out, F_OK) == 0 && access(out, W_OK)))
-            return err_set(ERR_IO, "cannot write model file %s: %s (choose a writable --out)", out, strerror(errno));
-    }
+    if ((rc = cli_check_file_writable(out, "--out"))) return rc;
     mdl_model m;
     if ((rc = mdl_load(model, &m))) return rc;
     ds_set bg = {0};
@@ -287,15 +278,17 @@ int variants_cmd(int argc, char **argv, volatile int *stop) {
         else return err_set(ERR_ARG, "variants: unknown option '%s' (see neuroicl --help)", a);
     }
     if (rc) return rc;
-    // Both outputs are checked before minutes of work, not after.
-    if ((rc = cli_prepare_results(out)) || (rc = cli_mkdir_parent(fig))) return rc;
-    {
-        char probe[PATH_MAX + 8];
-        snprintf(probe, sizeof probe, "%s.tsv", fig);
-        FILE *pf = fopen(probe, "a");
-        if (!pf) return err_set(ERR_IO, "cannot write the figure data %s: %s (choose another --figure)", probe, strerror(errno));
-        fclose(pf);
+    // --figure is a path prefix (PATH.png, .svg, .tsv); an existing directory means DIR/variants.
+    char figbuf[PATH_MAX];
+    struct stat fst;
+    if (stat(fig, &fst) == 0 && S_ISDIR(fst.st_mode)) {
+        snprintf(figbuf, sizeof figbuf, "%s/variants", fig);
+        fig = figbuf;
     }
+    // Both outputs are checked before minutes of work, not after.
+    char tsv_probe[PATH_MAX + 8];
+    snprintf(tsv_probe, sizeof tsv_probe, "%s.tsv", fig);
+    if ((rc = cli_prepare_results(out)) || (rc = cli_check_file_writable(tsv_probe, "--figure"))) return rc;
     mdl_model m;
     if ((rc = mdl_load(model, &m))) return rc;
     fq_model q = {0};
@@ -346,6 +339,9 @@ int variants_cmd(int argc, char **argv, volatile int *stop) {
         h5r_attr_str(&run, "model_file", model);
         h5r_attr_str(&run, "model_hash", m.hash);
         h5r_attr_str(&run, "part_of", "variants");
+        char cl[4096];
+        cli_join_args(argc, argv, cl, sizeof cl);
+        h5r_attr_str(&run, "command_line", cl);
         fprintf(stderr, "variants: %d-way %d-shot, %d episodes\n", o.n_way, o.k_shot, episodes);
         ev_row_summary sum[EV_MAX_ROWS];
         rc = ev_run(&o, &m, &set, NULL, &run, sum);
@@ -448,7 +444,7 @@ int variants_cmd(int argc, char **argv, volatile int *stop) {
     h5r_attr_str(&vr, "ci", "95% normal interval over episodes (Lake: over the 20 runs)");
     if ((rc = h5r_commit(out, &vr))) goto done;
     // Table on stdout and a data file for the figure.
-    char tsv[PATH_MAX];
+    char tsv[PATH_MAX + 8];
     snprintf(tsv, sizeof tsv, "%s.tsv", fig);
     FILE *f = fopen(tsv, "w");
     if (!f) fprintf(stderr, "variants: cannot write %s (%s); no figure\n", tsv, strerror(errno));
@@ -468,11 +464,12 @@ int variants_cmd(int argc, char **argv, volatile int *stop) {
     if (have_lake) printf("Lake 20-way within-alphabet one-shot error: people 4.5%%, BPL 3.3%% (published)\n");
     for (int k = 0; k < VAR_DELTAS; k++) {
         printf("%-12s", k ? "Quant->emu" : "Float->Quant");
-        for (int s = 0; s < 4; s++) printf("   %+5.2f ±%4.2f ", 100 * dmean[s][k], 100 * dhalf[s][k]);
-        if (have_lake) printf("   %+5.2f ±%4.2f", 100 * dmean[4][k], 100 * dhalf[4][k]);
+        // + 0.0 turns a -0.0 into 0.0, so no "-0.00" is printed
+        for (int s = 0; s < 4; s++) printf("   %+5.2f ±%4.2f ", 100 * dmean[s][k] + 0.0, 100 * dhalf[s][k]);
+        if (have_lake) printf("   %+5.2f ±%4.2f", 100 * dmean[4][k] + 0.0, 100 * dhalf[4][k]);
         printf("  (accuracy points, paired, 95%%)\n");
     }
-    printf("fw-quant vs loihi2-emu: logits differ in %lld of %lld queries%s\n", (long long)mism_total,
+    printf("fw-quant vs loihi2-emu: logits differ in %lld of %lld queries of the four shapes%s\n", (long long)mism_total,
            (long long)cmp_total, mism_total ? "" : " (bit-identical)");
     if (f) {
         fclose(f);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "bench/cli.h"
 #include "bench/results.h"
 
 #define BIN "./bin/neuroicl"
@@ -108,9 +109,14 @@ Test(cli, explicit_omniglot_with_missing_dir_fails_auto_falls_back) {
     cmd_result r = run(BIN " eval --model " TINY " --task omniglot --data /nonexistent/omni --episodes 1 --out %s/r.h5", dir);
     cr_expect_eq(r.code, 1, "%s", r.out);
     cr_expect(strstr(r.out, "/nonexistent/omni"), "%s", r.out);
-    r = run("NEUROICL_DATA=/nonexistent " BIN " eval --model " TINY " --task auto --data /nonexistent/omni --episodes 2 --out %s/r.h5", dir);
+    // auto falls back when nothing was named; a --data path that is not there is an error
+    r = run("NEUROICL_DATA=/nonexistent " BIN " eval --model " TINY " --task auto --episodes 2 --out %s/r.h5", dir);
     cr_expect_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "procedural glyphs"), "%s", r.out);
+    r = run(BIN " eval --model " TINY " --task auto --data /nonexistent/omni --episodes 2 --out %s/r.h5", dir);
+    cr_expect_eq(r.code, 1, "%s", r.out);
+    cr_expect_eq(r.lines, 1, "%s", r.out);
+    cr_expect(strstr(r.out, "/nonexistent/omni"), "%s", r.out);
 }
 
 Test(cli, second_eval_appends_and_keeps_the_first_run) {
@@ -419,4 +425,31 @@ Test(cli, quantize_fine_tunes_once_unless_asked, .timeout = 60) {
     r = run(BIN " quantize --model %s --task glyphs --out /proc/neuroicl/m.h5", model);
     cr_expect_eq(r.code, 1);
     cr_expect_eq(r.lines, 1, "refused before any work: %s", r.out);
+}
+
+// The recorded command line can be pasted back into a shell: arguments with spaces or shell
+// characters are single-quoted, a quote inside one is written '\'' (worked by hand).
+Test(cli, command_line_is_recorded_shell_quoted) {
+    char *argv[] = {"eval", "--loihi2-rule", "dw = u0*x1*y2 - 2^-4*u0*w", "--out", "/tmp/r.h5", "it's", ""};
+    char buf[256];
+    cli_join_args(7, argv, buf, sizeof buf);
+    cr_expect_str_eq(buf, "eval --loihi2-rule 'dw = u0*x1*y2 - 2^-4*u0*w' --out /tmp/r.h5 'it'\\''s' ''");
+    char small[12];
+    cli_join_args(7, argv, small, sizeof small);
+    cr_expect_lt(strlen(small), sizeof small);
+}
+
+// --loihi2-rule without the emulator row would be silently ignored: it is refused instead.
+// --figure naming a directory puts variants.{png,svg,tsv} inside it.
+Test(cli, loihi2_rule_needs_the_emulator_row_and_figure_dir_is_a_dir, .timeout = 60) {
+    need_tiny_model();
+    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --impl fw-float --loihi2-rule 'dw = u0*x1*y2' --episodes 1");
+    cr_expect_eq(r.code, 2, "%s", r.out);
+    cr_expect(strstr(r.out, "loihi2-emu") != NULL, "%s", r.out);
+    char dir[64], png[128];
+    tmpdir(dir, sizeof dir);
+    r = run(BIN " variants --model " TINY " --task glyphs --episodes 1 --out %s/v.h5 --figure %s", dir, dir);
+    cr_assert_eq(r.code, 0, "%s", r.out);
+    snprintf(png, sizeof png, "%s/variants.png", dir);
+    cr_expect_eq(access(png, R_OK), 0, "%s", r.out);
 }
