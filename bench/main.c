@@ -80,7 +80,7 @@ static const char *usage_text =
     "  history   DIR [--out-dir DIR]  trend figures (gnuplot) over results files named by git describe\n"
     "rows: kv-softmax, kv-linear, fw-float, fw-quant, loihi2-emu. Data: --data DIR, else\n"
     "$NEUROICL_DATA, else ../shared/data/omniglot; --task auto falls back to the built-in\n"
-    "procedural glyphs. Exit codes: 0 ok, 1 failure, 2 bad command-line input, 130 interrupted.\n";
+    "procedural glyphs (not when --data names a place without Omniglot: that is an error). Exit codes: 0 ok, 1 failure, 2 bad command-line input, 130 interrupted.\n";
 
 // ---------------------------------------------------------------- argument parsing -----
 
