@@ -70,7 +70,7 @@ static const char *usage_text =
     "            --qat-steps N (500; 0: calibration only) --qat-fixed-only (drop the float loss)\n"
     "            --qat-recalibrate (calibrate again after) --qat-lr X (3e-4) --qat-batch B (16)\n"
     "            --threads T (2) --task auto|omniglot|glyphs --data DIR. A model already fine-tuned\n"
-    "            is only re-calibrated unless --qat-steps is given; Ctrl-C writes nothing\n"
+    "            is left as it is unless --qat-steps or --qat-recalibrate is given; Ctrl-C writes nothing\n"
     "  variants  the variant table (5 rows x 5/20-way 1/5-shot + Lake's 20 runs) and its figure\n"
     "            --model FILE --out FILE --episodes E (200) --figure PATH (reports/figures/variants)\n"
     "            --task auto|omniglot|glyphs --data DIR --seed S (1); also prints the Float->Quant and\n"

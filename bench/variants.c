@@ -92,15 +92,26 @@ int quantize_cmd(int argc, char **argv, volatile int *stop) {
     // silent second round of QAT on an already fine-tuned model.
     int prior_steps = 0, prior_dual = 0;
     if (fq_load(model, &m, &q) == 0) { prior_steps = q.qat_steps; prior_dual = q.qat_dual; }
-    fq_free(&q);
-    memset(&q, 0, sizeof q);
     err_clear();
-    // Fine-tuning again only when asked: a plain second `quantize` must not drift the model.
+    // A model already fine-tuned is left as it is unless asked (--qat-steps, --qat-recalibrate):
+    // running `quantize` twice must not drift the float decoder or the scales QAT tuned it to.
+    const int reuse = prior_steps > 0 && !steps_given && keep_scales;
+    if (!reuse) { fq_free(&q); memset(&q, 0, sizeof q); }
+    if (reuse && !strcmp(out, model)) {
+        fprintf(stderr, "quantize: %s already holds a quantized decoder fine-tuned for %d QAT steps; nothing to do "
+                        "(--qat-steps N fine-tunes it further, --qat-recalibrate calibrates it again)\n", model, prior_steps);
+        fq_free(&q);
+        mdl_free(&m);
+        return 0;
+    }
     if (prior_steps > 0 && !steps_given) qo.steps = 0;
-    if (prior_steps > 0)
-        fprintf(stderr, "quantize: %s's decoder_linear already had %d QAT steps; %s\n", model, prior_steps,
-                qo.steps > 0 ? "fine-tuning it further" : "calibrating it as it is (--qat-steps N fine-tunes it further)");
-    if (!(rc = ds_load_task(task, data, "background", &bg, stderr, dir, sizeof dir))) {
+    if (reuse)
+        fprintf(stderr, "quantize: %s already had %d QAT steps; copying it with its quantized decoder to %s\n", model,
+                prior_steps, out);
+    else if (!(rc = ds_load_task(task, data, "background", &bg, stderr, dir, sizeof dir))) {
+        if (prior_steps > 0)
+            fprintf(stderr, "quantize: %s's decoder_linear already had %d QAT steps; %s\n", model, prior_steps,
+                    qo.steps > 0 ? "fine-tuning it further" : "calibrating it again as it is");
         fprintf(stderr, "quantize: calibrating on %d background episodes (5/20-way, 1/5-shot)\n", o.episodes);
         rc = fq_calibrate(&q, &m, &bg, &o);
     }

@@ -403,8 +403,8 @@ Test(cli, ctrl_c_in_quantize_and_variants, .timeout = 60) {
     free(ids);
 }
 
-// QAT runs once by default: a second plain `quantize` recalibrates without drifting the float
-// decoder; --qat-steps N asks for more, and the record adds them up.
+// QAT runs once by default: a second plain `quantize` leaves the file as it is (byte for byte);
+// --qat-steps N asks for more, and the record adds them up; --qat-steps 0 recalibrates.
 Test(cli, quantize_fine_tunes_once_unless_asked, .timeout = 60) {
     need_tiny_model();
     char dir[64], model[128];
@@ -413,15 +413,17 @@ Test(cli, quantize_fine_tunes_once_unless_asked, .timeout = 60) {
     cr_assert_eq(run("cp " TINY " %s", model).code, 0);
     cmd_result r = run(BIN " quantize --model %s --task glyphs --qat-steps 2", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
+    cmd_result sum1 = run("cksum < %s", model);
     r = run(BIN " quantize --model %s --task glyphs", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
-    cr_expect(strstr(r.out, "already had 2 QAT steps; calibrating it as it is") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, "qat: step") == NULL, "no fine-tuning expected: %s", r.out);
+    cr_expect(strstr(r.out, "fine-tuned for 2 QAT steps; nothing to do") != NULL, "%s", r.out);
+    cmd_result sum2 = run("cksum < %s", model);
+    cr_expect_str_eq(sum1.out, sum2.out, "the model file changed");
     r = run(BIN " quantize --model %s --task glyphs --qat-steps 3", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "already had 2 QAT steps; fine-tuning it further") != NULL, "%s", r.out);
     r = run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
-    cr_expect(strstr(r.out, "already had 5 QAT steps") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "already had 5 QAT steps; calibrating it again") != NULL, "%s", r.out);
     r = run(BIN " quantize --model %s --task glyphs --out /proc/neuroicl/m.h5", model);
     cr_expect_eq(r.code, 1);
     cr_expect_eq(r.lines, 1, "refused before any work: %s", r.out);
