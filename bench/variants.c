@@ -5,7 +5,9 @@
 #include "datasets/dataset.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
+#include "kernels/h5io.h"
 #include "kernels/qat.h"
+#include <hdf5.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -135,14 +137,22 @@ int quantize_cmd(int argc, char **argv, volatile int *stop) {
     }
     q.qat_steps = prior_steps + qo.steps;
     q.qat_dual = qo.steps > 0 ? qo.dual : prior_dual;
-    if (!rc) {
-        char note[256];
+    char note[512] = "";
+    if (reuse) {
+        // a copy keeps the provenance the source recorded ("training" attribute)
+        hid_t hf = H5Fopen(model, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (hf >= 0) {
+            if (h5io_read_str(hf, "training", note, sizeof note)) note[0] = 0;
+            H5Fclose(hf);
+        }
+        err_clear();
+    }
+    if (!note[0])
         snprintf(note, sizeof note, "float model %s, fixed-point decoder calibrated on %d background episodes%s; %d QAT steps in all%s",
                  model, o.episodes,
                  qo.steps > 0 ? (keep_scales ? ", decoder_linear fine-tuned (QAT, scales kept)" : ", decoder_linear fine-tuned (QAT), re-calibrated") : "",
                  q.qat_steps, q.qat_steps > 0 ? (q.qat_dual ? " (fixed-point + float loss)" : " (fixed-point loss only)") : "");
-        rc = mdl_save_ex(out, &m, note, fq_save_h5, &q);
-    }
+    if (!rc) rc = mdl_save_ex(out, &m, note, fq_save_h5, &q);
     if (!rc) {
         const int ctx[4] = {5, 25, 20, 100};
         printf("quantized: s_x %.4g, s_log %.4g, %d mantissas clipped; replicas R and write gains (cg/256) at ctx 5/25/20/100:",

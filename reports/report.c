@@ -268,9 +268,23 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
         int n;
         if ((rc = h5r_list_runs(results_path, &ids, &n))) return rc;
         if (n == 0) return err_set(ERR_FORMAT, "%s has no runs to draw", results_path);
-        snprintf(run, sizeof run, "%s", ids[n - 1]);
+        // The latest run this command draws: a variants run (its figure comes from `neuroicl
+        // variants`), a stream or emu-bench run has nothing here, so older runs are looked at.
+        int pick = -1;
+        for (int i = n - 1; i >= 0 && pick < 0; i--) {
+            char o2[200], kind[32] = "";
+            snprintf(o2, sizeof o2, "/runs/%s", ids[i]);
+            if (h5r_read_attr_str(results_path, o2, "kind", kind, sizeof kind) || !strcmp(kind, "eval") ||
+                !strcmp(kind, "sweep"))
+                pick = i;
+        }
+        err_clear();
+        if (pick >= 0) snprintf(run, sizeof run, "%s", ids[pick]);
         for (int i = 0; i < n; i++) free(ids[i]);
         free(ids);
+        if (pick < 0) return err_set(ERR_FORMAT, "%s has no eval or sweep run to draw (a variants run's figure is drawn "
+                                                 "by neuroicl variants)", results_path);
+        if (pick < n - 1) fprintf(stderr, "report: drawing run %s, the latest eval or sweep run\n", run);
     }
     if ((rc = make_dirs(out_dir))) return rc;
 
@@ -316,9 +330,15 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
         if (have_sum) h5r_table_free(&summary);
         return -have_tok;
     }
+    if (have_tok && tokens.n_rows == 0) {
+        // eval runs made by `variants` skip the per-token pass (reports/SCHEMA.md)
+        fprintf(stderr, "report: run %s has no per-token records; no traffic figure (neuroicl eval records them)\n", run);
+        h5r_table_free(&tokens);
+        have_tok = 0;
+    }
     if (!have_sum && !have_tok)
-        return err_set(ERR_FORMAT, "%s: run %s has neither a summary nor a tokens table to draw",
-                       results_path, run);
+        return err_set(ERR_FORMAT, "%s: run %s has neither a summary nor a tokens table to draw (pick an eval or "
+                       "sweep run with --run; a variants run's figure is drawn by neuroicl variants)", results_path, run);
 
     char acc_dat[PATH_MAX], acc_base[PATH_MAX], tr_dat[PATH_MAX], tr_base[PATH_MAX], impls[1024] = "", notcounted[1024] = "";
     snprintf(acc_dat, sizeof acc_dat, "%s/%s.dat", out_dir, REP_FIG_ACCURACY);

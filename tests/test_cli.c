@@ -352,6 +352,13 @@ Test(cli, variants_table_and_paired_deltas, .timeout = 120) {
     char png[160];
     snprintf(png, sizeof png, "%s.png", fig);
     cr_expect_eq(access(png, R_OK), 0, "figure %s", png);
+    // `report` on that file draws the latest eval run (the variants run has no figures of its
+    // own here; its evals have no per-token records, so no traffic figure)
+    r = run(BIN " report %s --out-dir %s/rep", out, dir);
+    cr_expect_eq(r.code, 0, "%s", r.out);
+    snprintf(png, sizeof png, "%s/rep/accuracy.png", dir);
+    cr_expect_eq(access(png, R_OK), 0, "%s", r.out);
+    cr_expect(strstr(r.out, "no traffic figure") != NULL, "%s", r.out);
 }
 
 // `variants` checks where it will write before any episode runs.
