@@ -96,34 +96,9 @@ static int fq_step(dec_row *r, const float *e, int label, float *logits, dec_tra
             s->s[h] = fq_sat(sum);
         }
         const int R = s->R, rw = s->n_ctx % R;   // the replica this support writes
-        for (int h = 0; h < H; h++) {
-            const int32_t *qh = s->qq + h * hd, *kh = s->kq + h * hd;
-            int32_t *Wh = s->W + ((size_t)l * H + h) * R * 2 * hd * hd;   // (R, 2, hd, hd)
-            for (int i = 0; i < hd; i++) {
-                int64_t a = 0;
-                for (int r = 0; r < R; r++) {                         // A+_r, A-_r: read with W before the write
-                    const int32_t *Wp = Wh + (size_t)r * 2 * hd * hd + i * hd, *Wn = Wp + hd * hd;
-                    int64_t rp = 0, rn = 0;
-                    for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[j] * qh[j]; rn += (int64_t)Wn[j] * qh[j]; }
-                    a += (int64_t)fq_relu(fq_sat(rp)) - fq_relu(fq_sat(rn));
-                }
-                a += fq_sat(((int64_t)s->s[h] * fq_sat8(s->vc[h * hd + i])) >> FQ_E2);   // F
-                s->z[h * hd + i] = fq_sat(((int64_t)fq_sat(a) * nm) >> q->pz[l]);        // Z
-            }
-            if (support) {                                            // learning: W± += (x1 y±) >> 3
-                int32_t *Wp = Wh + (size_t)rw * 2 * hd * hd, *Wn = Wp + hd * hd;
-                for (int i = 0; i < hd; i++) {
-                    int32_t g = s->g[h * hd + i];
-                    int32_t yp = g > 0 ? (g > 127 ? 127 : g) : 0, yn = g < 0 ? (g < -127 ? 127 : -g) : 0;
-                    for (int j = 0; j < hd; j++) {
-                        int32_t x1 = fq_key_trace(kh[j]);
-                        int32_t wp = Wp[i * hd + j] + ((x1 * yp) >> 3), wn = Wn[i * hd + j] + ((x1 * yn) >> 3);
-                        Wp[i * hd + j] = wp > 255 ? 255 : wp;
-                        Wn[i * hd + j] = wn > 255 ? 255 : wn;
-                    }
-                }
-            }
-        }
+        for (int h = 0; h < H; h++)                                   // A±, F, Z; learning
+            fq_head_step(s->W + ((size_t)l * H + h) * R * 2 * hd * hd, R, hd, s->qq + h * hd, s->kq + h * hd, s->s[h],
+                         s->vc + h * hd, support ? s->g + h * hd : NULL, rw, nm, q->pz[l], s->z + h * hd);
         tr->fw_read += (int64_t)2 * R * H * hd * hd;                  // one byte per synapse
         if (support) tr->fw_written += (int64_t)2 * H * hd * hd;
         fq_conn(&q->wo[l], s->z, acc);                                   // Y = X + Wo Z

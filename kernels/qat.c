@@ -21,7 +21,7 @@ struct qat_ctx {
     int64_t *acc;  // (max(d, f, n_labels))
     float *xf;     // (d)
     int32_t *W;    // (FQ_MAX_REPL, 2, hd, hd) one head's plastic synapses
-    int32_t *e;    // (d) E = (k q) >> 1
+    int32_t *vc;   // (d) one head's gained values (VC, and G for a support)
 };
 
 void qat_default_options(qat_options *o) {
@@ -37,7 +37,7 @@ void qat_default_options(qat_options *o) {
 void qat_ctx_free(qat_ctx *x) {
     if (!x) return;
     free(x->x); free(x->y); free(x->qq); free(x->kq); free(x->v); free(x->z); free(x->h);
-    free(x->acc); free(x->xf); free(x->W); free(x->e);
+    free(x->acc); free(x->xf); free(x->W); free(x->vc);
     free(x);
 }
 
@@ -60,8 +60,8 @@ int qat_ctx_alloc(const fq_model *q, int MT, qat_ctx **out) {
     x->acc = malloc(big * sizeof(int64_t));
     x->xf = malloc(d * sizeof(float));
     x->W = malloc((size_t)FQ_MAX_REPL * 2 * hd * hd * sizeof(int32_t));
-    x->e = malloc(d * sizeof(int32_t));
-    if (!x->x || !x->y || !x->qq || !x->kq || !x->v || !x->z || !x->h || !x->acc || !x->xf || !x->W || !x->e) {
+    x->vc = malloc(d * sizeof(int32_t));
+    if (!x->x || !x->y || !x->qq || !x->kq || !x->v || !x->z || !x->h || !x->acc || !x->xf || !x->W || !x->vc) {
         qat_ctx_free(x);
         return err_set(ERR_NOMEM, "out of memory for the QAT state");
     }
@@ -93,31 +93,9 @@ static void attention(qat_ctx *x, int l, int n_sup, int T) {
             int64_t ssum = 0;
             for (int j = 0; j < hd; j++) ssum += fq_sat(((int64_t)kh[j] * qh[j]) >> FQ_E1);
             const int32_t S = fq_sat(ssum);
-            for (int i = 0; i < hd; i++) {
-                int64_t a = 0;
-                for (int r = 0; r < R; r++) {
-                    const int32_t *Wp = x->W + (size_t)r * 2 * hd * hd + i * hd, *Wn = Wp + hd * hd;
-                    int64_t rp = 0, rn = 0;
-                    for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[j] * qh[j]; rn += (int64_t)Wn[j] * qh[j]; }
-                    a += (int64_t)fq_relu(fq_sat(rp)) - fq_relu(fq_sat(rn));
-                }
-                int32_t vc = fq_gain(vh[i], cg);
-                a += fq_sat(((int64_t)S * fq_sat8(vc)) >> FQ_E2);
-                Z[(size_t)t * d + h * hd + i] = fq_sat(((int64_t)fq_sat(a) * nm) >> q->pz[l]);
-            }
-            if (support) {
-                int32_t *Wp = x->W + (size_t)(t % R) * 2 * hd * hd, *Wn = Wp + hd * hd;
-                for (int i = 0; i < hd; i++) {
-                    int32_t g = fq_gain(vh[i], cg);
-                    int32_t yp = g > 0 ? (g > 127 ? 127 : g) : 0, yn = g < 0 ? (g < -127 ? 127 : -g) : 0;
-                    for (int j = 0; j < hd; j++) {
-                        int32_t x1 = fq_key_trace(kh[j]);
-                        int32_t wp = Wp[i * hd + j] + ((x1 * yp) >> 3), wn = Wn[i * hd + j] + ((x1 * yn) >> 3);
-                        Wp[i * hd + j] = wp > 255 ? 255 : wp;
-                        Wn[i * hd + j] = wn > 255 ? 255 : wn;
-                    }
-                }
-            }
+            for (int i = 0; i < hd; i++) x->vc[i] = fq_gain(vh[i], cg);   // VC, and G for a support
+            fq_head_step(x->W, R, hd, qh, kh, S, x->vc, support ? x->vc : NULL, t % R, nm, q->pz[l],
+                         Z + (size_t)t * d + h * hd);
         }
     }
 }

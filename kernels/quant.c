@@ -410,3 +410,31 @@ void fq_conn(const fq_mat *W, const int32_t *in, int64_t *acc) {
 void fq_add_bias(const fq_mat *B, int64_t *acc) {
     for (int i = 0; i < B->rows; i++) acc[i] += fq_wexp(2 * (int64_t)B->m[i] * FQ_ONE, B->e);
 }
+
+void fq_head_step(int32_t *W, int R, int hd, const int32_t *qh, const int32_t *kh, int32_t S, const int32_t *vch,
+                  const int32_t *gh, int rw, int32_t nm, int pz, int32_t *zh) {
+    const size_t rep = (size_t)2 * hd * hd;   // synapses of one replica
+    for (int i = 0; i < hd; i++) {
+        int64_t a = 0;
+        for (int r = 0; r < R; r++) {                                 // A+_r, A-_r
+            const int32_t *Wp = W + (size_t)r * rep + (size_t)i * hd, *Wn = Wp + (size_t)hd * hd;
+            int64_t rp = 0, rn = 0;
+            for (int j = 0; j < hd; j++) { rp += (int64_t)Wp[j] * qh[j]; rn += (int64_t)Wn[j] * qh[j]; }
+            a += (int64_t)fq_relu(fq_sat(rp)) - fq_relu(fq_sat(rn));
+        }
+        a += fq_sat(((int64_t)S * fq_sat8(vch[i])) >> FQ_E2);         // F
+        zh[i] = fq_sat(((int64_t)fq_sat(a) * nm) >> pz);               // Z
+    }
+    if (!gh) return;
+    int32_t *Wp = W + (size_t)rw * rep, *Wn = Wp + (size_t)hd * hd;   // learning: W± += (x1 y±) >> 3
+    for (int i = 0; i < hd; i++) {
+        int32_t g = gh[i];
+        int32_t yp = g > 0 ? (g > 127 ? 127 : g) : 0, yn = g < 0 ? (g < -127 ? 127 : -g) : 0;
+        for (int j = 0; j < hd; j++) {
+            int32_t x1 = fq_key_trace(kh[j]);
+            int32_t wp = Wp[i * hd + j] + ((x1 * yp) >> 3), wn = Wn[i * hd + j] + ((x1 * yn) >> 3);
+            Wp[i * hd + j] = wp > 255 ? 255 : wp;
+            Wn[i * hd + j] = wn > 255 ? 255 : wn;
+        }
+    }
+}

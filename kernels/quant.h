@@ -142,6 +142,13 @@ static inline int32_t fq_gain(int32_t v, int g) {
 }
 // A graded key's pre-trace: payload / 2 rounded half to even (payloads here are 0..127).
 static inline int32_t fq_key_trace(int32_t p) { return (p >> 1) + ((p & 1) && ((p >> 1) & 1)); }
+// One head of one layer for one token, as the plastic synapses compute it (fw-quant and the QAT
+// forward call this; loihi2-emu runs the same arithmetic as a network): zh (hd) = Z from the R
+// replicas of W (R, 2, hd, hd; W+ then W-, read before this token's write) with the query qh,
+// plus the self term (S · vc) >> FQ_E2, times nm >> pz; then, for a support (gh != NULL, the
+// gated values G), replica rw learns W± = min(255, W± + (x1 y±) >> 3), x1 the key's trace.
+void fq_head_step(int32_t *W, int R, int hd, const int32_t *qh, const int32_t *kh, int32_t S, const int32_t *vch,
+                  const int32_t *gh, int rw, int32_t nm, int pz, int32_t *zh);
 // Write gain for a context of up to max_ctx supports: cg = round(256 c) (256 = no scaling).
 int fq_write_gain(const fq_model *q, int layer, int max_ctx);
 // Replicas R of each head's plastic synapses for a context of up to max_ctx supports
