@@ -2,6 +2,7 @@
 #include "bench/ev_fixed.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,24 @@ static inline double now_ns(void) {
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+void ev_describe_run(h5r_run *run, const ev_options *o, const ds_set *set, const char *impls,
+                     const char *model_path, const char *model_hash, const char *command_line) {
+    h5r_attr_str(run, "kind", "eval");
+    h5r_attr_str(run, "task", strncmp(set->source, "omniglot", 8) ? "glyphs" : "omniglot");
+    h5r_attr_str(run, "data_source", set->source);
+    h5r_attr_str(run, "split", "evaluation");
+    h5r_attr_i64(run, "n_way", o->n_way);
+    h5r_attr_i64(run, "k_shot", o->k_shot);
+    h5r_attr_i64(run, "n_query", o->n_query);
+    h5r_attr_i64(run, "n_episodes", o->episodes);
+    h5r_attr_i64(run, "seed", (int64_t)o->seed);
+    h5r_attr_str(run, "impls", impls);
+    char path_abs[PATH_MAX];
+    h5r_attr_str(run, "model_file", realpath(model_path, path_abs) ? path_abs : model_path);
+    h5r_attr_str(run, "model_hash", model_hash);
+    h5r_attr_str(run, "command_line", command_line);
 }
 
 int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *ctr, h5r_run *run,

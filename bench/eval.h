@@ -33,6 +33,11 @@ typedef struct {
 
 // Splits a comma-separated list into o->rows; ERR_ARG naming an unknown row.
 int ev_parse_rows(ev_options *o, char *list);
+// The attributes that make an eval run repeatable (reports/SCHEMA.md): kind, task, data source,
+// split, shape, episodes, seed, rows (`impls`, comma-separated), the model (path made absolute,
+// so the record still points at it from elsewhere, and its hash) and the command line.
+void ev_describe_run(h5r_run *run, const ev_options *o, const ds_set *set, const char *impls,
+                     const char *model_path, const char *model_hash, const char *command_line);
 // Runs the evaluation; writes tables summary, episodes, tokens, counters into `run` and the
 // per-row summaries into out (n_rows). ctr may have no available events.
 int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *ctr,

@@ -237,21 +237,8 @@ static int cmd_eval(int argc, char **argv) {
     ctr_opened = 1;
     char buf[4096];
     const char *task_name = strncmp(set.source, "omniglot", 8) ? "glyphs" : "omniglot";
-    h5r_attr_str(&run, "kind", "eval");
-    h5r_attr_str(&run, "task", task_name);
-    h5r_attr_str(&run, "data_source", set.source);
-    h5r_attr_str(&run, "split", "evaluation");
-    h5r_attr_i64(&run, "n_way", o.n_way);
-    h5r_attr_i64(&run, "k_shot", o.k_shot);
-    h5r_attr_i64(&run, "n_query", o.n_query);
-    h5r_attr_i64(&run, "n_episodes", o.episodes);
-    h5r_attr_i64(&run, "seed", (int64_t)o.seed);
-    h5r_attr_str(&run, "impls", impl_buf);
-    char model_abs[PATH_MAX];  // absolute, so the record still points at it from elsewhere
-    h5r_attr_str(&run, "model_file", realpath(model, model_abs) ? model_abs : model);
-    h5r_attr_str(&run, "model_hash", m.hash);
     cli_join_args(argc, argv, buf, sizeof buf);
-    h5r_attr_str(&run, "command_line", buf);
+    ev_describe_run(&run, &o, &set, impl_buf, model, m.hash, buf);
     utc_now(buf, sizeof buf);
     h5r_attr_str(&run, "started_utc", buf);
     ev_row_summary sum[EV_MAX_ROWS];
