@@ -7,35 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "bench/cli.h"
+#include "tests/cmd_support.h"
 #include "bench/results.h"
 
 #define BIN "./bin/neuroicl"
 #define TINY "build/test-model.h5"
-
-typedef struct { int code; char out[8192]; int lines; } cmd_result;
-
-// Runs a shell command, capturing stdout+stderr; code is the exit status.
-static cmd_result run(const char *fmt, ...) {
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[2200];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    cmd_result r = {0};
-    FILE *p = popen(full, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(r.out, 1, sizeof r.out - 1, p);
-    r.out[n] = 0;
-    int st = pclose(p);
-    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    for (size_t i = 0; i < n; i++) r.lines += r.out[i] == '\n';
-    return r;
-}
 
 static void need_tiny_model(void) {
     if (access(TINY, R_OK)) cr_skip_test("tiny model %s missing (run `make test`)", TINY);
@@ -50,7 +28,7 @@ Test(cli, bad_numbers_exit_2_with_one_line) {
     const char *cases[][2] = {{"--n-way 0", "--n-way"}, {"--k-shot -3", "--k-shot"}, {"--episodes abc", "--episodes"},
                               {"--queries 0", "--queries"}, {"--seed -1", "--seed"}, {"--n-way", "needs a value"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        cmd_result r = run(BIN " eval %s", cases[i][0]);
+        cmd_result r = cmd_run(BIN " eval %s", cases[i][0]);
         cr_expect_eq(r.code, 2, "%s: exit %d", cases[i][0], r.code);
         cr_expect_eq(r.lines, 1, "%s: %d lines: %s", cases[i][0], r.lines, r.out);
         cr_expect(strstr(r.out, cases[i][1]) != NULL, "%s: message does not name the option: %s", cases[i][0], r.out);
@@ -58,27 +36,27 @@ Test(cli, bad_numbers_exit_2_with_one_line) {
 }
 
 Test(cli, unknown_impl_names_the_row_and_the_choices) {
-    cmd_result r = run(BIN " eval --impl kv-linear,bogus");
+    cmd_result r = cmd_run(BIN " eval --impl kv-linear,bogus");
     cr_expect_eq(r.code, 2);
     cr_expect(strstr(r.out, "bogus") && strstr(r.out, "fw-float"), "%s", r.out);
 }
 
 Test(cli, unknown_command_and_option_exit_2) {
-    cr_expect_eq(run(BIN " frobnicate").code, 2);
-    cr_expect_eq(run(BIN " eval --frob 1").code, 2);
-    cr_expect_eq(run(BIN " train --task mnist --out /tmp/x.h5").code, 2);
+    cr_expect_eq(cmd_run(BIN " frobnicate").code, 2);
+    cr_expect_eq(cmd_run(BIN " eval --frob 1").code, 2);
+    cr_expect_eq(cmd_run(BIN " train --task mnist --out /tmp/x.h5").code, 2);
 }
 
 Test(cli, n_way_above_classes_or_model_labels_exit_2) {
     need_tiny_model();
-    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --n-way 25 --episodes 1 --out /tmp/never.h5");
+    cmd_result r = cmd_run(BIN " eval --model " TINY " --task glyphs --n-way 25 --episodes 1 --out /tmp/never.h5");
     cr_expect_eq(r.code, 2, "%s", r.out);
     cr_expect(strstr(r.out, "--n-way 25"), "%s", r.out);
     cr_expect_eq(access("/tmp/never.h5", F_OK), -1);
 }
 
 Test(cli, missing_model_names_the_file_and_the_fix) {
-    cmd_result r = run(BIN " eval --model /nonexistent/m.h5 --episodes 1");
+    cmd_result r = cmd_run(BIN " eval --model /nonexistent/m.h5 --episodes 1");
     cr_expect_eq(r.code, 1);
     cr_expect(strstr(r.out, "/nonexistent/m.h5") && strstr(r.out, "neuroicl train"), "%s", r.out);
 }
@@ -90,14 +68,14 @@ Test(cli, corrupt_model_is_refused) {
     FILE *f = fopen(path, "w");
     fputs("not an hdf5 file\n", f);
     fclose(f);
-    cmd_result r = run(BIN " eval --model %s --episodes 1 --out %s/r.h5", path, dir);
+    cmd_result r = cmd_run(BIN " eval --model %s --episodes 1 --out %s/r.h5", path, dir);
     cr_expect_eq(r.code, 1);
     cr_expect(strstr(r.out, path) && strstr(r.out, "HDF5"), "%s", r.out);
 }
 
 Test(cli, unwritable_out_fails_clearly_and_writes_nothing) {
     need_tiny_model();
-    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --episodes 2 --out /proc/neuroicl/r.h5");
+    cmd_result r = cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 2 --out /proc/neuroicl/r.h5");
     cr_expect_eq(r.code, 1, "%s", r.out);
     cr_expect(strstr(r.out, "/proc/neuroicl"), "%s", r.out);
 }
@@ -106,14 +84,14 @@ Test(cli, explicit_omniglot_with_missing_dir_fails_auto_falls_back) {
     need_tiny_model();
     char dir[64];
     tmpdir(dir, sizeof dir);
-    cmd_result r = run(BIN " eval --model " TINY " --task omniglot --data /nonexistent/omni --episodes 1 --out %s/r.h5", dir);
+    cmd_result r = cmd_run(BIN " eval --model " TINY " --task omniglot --data /nonexistent/omni --episodes 1 --out %s/r.h5", dir);
     cr_expect_eq(r.code, 1, "%s", r.out);
     cr_expect(strstr(r.out, "/nonexistent/omni"), "%s", r.out);
     // auto falls back when nothing was named; a --data path that is not there is an error
-    r = run("NEUROICL_DATA=/nonexistent " BIN " eval --model " TINY " --task auto --episodes 2 --out %s/r.h5", dir);
+    r = cmd_run("NEUROICL_DATA=/nonexistent " BIN " eval --model " TINY " --task auto --episodes 2 --out %s/r.h5", dir);
     cr_expect_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "procedural glyphs"), "%s", r.out);
-    r = run(BIN " eval --model " TINY " --task auto --data /nonexistent/omni --episodes 2 --out %s/r.h5", dir);
+    r = cmd_run(BIN " eval --model " TINY " --task auto --data /nonexistent/omni --episodes 2 --out %s/r.h5", dir);
     cr_expect_eq(r.code, 1, "%s", r.out);
     cr_expect_eq(r.lines, 1, "%s", r.out);
     cr_expect(strstr(r.out, "/nonexistent/omni"), "%s", r.out);
@@ -124,7 +102,7 @@ Test(cli, second_eval_appends_and_keeps_the_first_run) {
     char dir[64], out[128];
     tmpdir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/r.h5", dir);
-    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-float --out %s", out);
+    cmd_result r = cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-float --out %s", out);
     cr_assert_eq(r.code, 0, "%s", r.out);
     char **ids;
     int n;
@@ -132,7 +110,7 @@ Test(cli, second_eval_appends_and_keeps_the_first_run) {
     cr_assert_eq(n, 1);
     h5r_table first;
     cr_assert_eq(h5r_read_table(out, ids[0], "episodes", &first), 0);
-    r = run(BIN " eval --model " TINY " --task glyphs --episodes 2 --impl kv-linear --seed 9 --out %s", out);
+    r = cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 2 --impl kv-linear --seed 9 --out %s", out);
     cr_assert_eq(r.code, 0, "%s", r.out);
     char **ids2;
     int n2;
@@ -144,7 +122,7 @@ Test(cli, second_eval_appends_and_keeps_the_first_run) {
     int c1 = h5r_col_index(&first, "predicted"), c2 = h5r_col_index(&again, "predicted");
     for (size_t i = 0; i < first.n_rows; i++) cr_assert_eq(first.cols[c1].i64[i], again.cols[c2].i64[i]);
     // A failing third eval (bad --impl) leaves both runs in place.
-    r = run(BIN " eval --model " TINY " --task glyphs --impl nope --out %s", out);
+    r = cmd_run(BIN " eval --model " TINY " --task glyphs --impl nope --out %s", out);
     cr_expect_eq(r.code, 2);
     char **ids3;
     int n3;
@@ -160,7 +138,7 @@ Test(cli, eval_is_deterministic_for_a_seed_and_rows_see_identical_episodes) {
     tmpdir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/r.h5", dir);
     for (int i = 0; i < 2; i++)
-        cr_assert_eq(run(BIN " eval --model " TINY " --task glyphs --episodes 4 --impl kv-linear,fw-float --out %s", out).code, 0);
+        cr_assert_eq(cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 4 --impl kv-linear,fw-float --out %s", out).code, 0);
     char **ids;
     int n;
     cr_assert_eq(h5r_list_runs(out, &ids, &n), 0);
@@ -203,8 +181,8 @@ Test(cli, report_draws_figures_from_an_eval_run) {
     char dir[64], out[128];
     tmpdir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/r.h5", dir);
-    cr_assert_eq(run(BIN " eval --model " TINY " --task glyphs --episodes 3 --out %s", out).code, 0);
-    cmd_result r = run(BIN " report %s --out-dir %s/fig", out, dir);
+    cr_assert_eq(cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 3 --out %s", out).code, 0);
+    cmd_result r = cmd_run(BIN " report %s --out-dir %s/fig", out, dir);
     cr_assert_eq(r.code, 0, "%s", r.out);
     // The default rows include loihi2-emu, so the modelled-cost figure is drawn too.
     const char *names[] = {"accuracy.png", "accuracy.svg", "traffic.png", "traffic.svg", "loihi2_cost.png", "loihi2_cost.svg"};
@@ -214,7 +192,7 @@ Test(cli, report_draws_figures_from_an_eval_run) {
         snprintf(p, sizeof p, "%s/fig/%s", dir, names[i]);
         cr_expect(stat(p, &st) == 0 && st.st_size > 100, "%s missing or empty", p);
     }
-    r = run(BIN " report /nonexistent.h5");
+    r = cmd_run(BIN " report /nonexistent.h5");
     cr_expect_eq(r.code, 1);
 }
 
@@ -222,11 +200,11 @@ Test(cli, unusable_out_is_refused_before_any_episode_runs) {
     need_tiny_model();
     char dir[64];
     tmpdir(dir, sizeof dir);
-    cmd_result r = run("echo notes > %s/notes.txt && " BIN " eval --model " TINY " --task glyphs --episodes 100000 --out %s/notes.txt", dir, dir);
+    cmd_result r = cmd_run("echo notes > %s/notes.txt && " BIN " eval --model " TINY " --task glyphs --episodes 100000 --out %s/notes.txt", dir, dir);
     cr_expect_eq(r.code, 1, "%s", r.out);
     cr_expect(strstr(r.out, "not an HDF5 file") && strstr(r.out, "--out"), "%s", r.out);
     cr_expect(strstr(r.out, "eval: glyphs") == NULL, "episodes started before the check: %s", r.out);
-    r = run("cat %s/notes.txt", dir);
+    r = cmd_run("cat %s/notes.txt", dir);
     cr_expect(strstr(r.out, "notes") != NULL, "the file was changed");
 }
 
@@ -235,9 +213,9 @@ Test(cli, ctrl_c_keeps_the_episodes_done_says_so_and_exits_130) {
     char dir[64], out[128];
     tmpdir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/r.h5", dir);
-    cr_assert_eq(run(BIN " eval --model " TINY " --task glyphs --episodes 2 --impl fw-float --out %s", out).code, 0);
+    cr_assert_eq(cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 2 --impl fw-float --out %s", out).code, 0);
     // SIGINT after a second of a run far too long to finish.
-    cmd_result r = run("timeout --preserve-status -s INT 2 " BIN " eval --model " TINY
+    cmd_result r = cmd_run("timeout --preserve-status -s INT 2 " BIN " eval --model " TINY
                        " --task glyphs --episodes 10000000 --impl fw-float --out %s", out);
     cr_expect_eq(r.code, 130, "%s", r.out);
     cr_expect(strstr(r.out, "interrupted after") != NULL, "%s", r.out);
@@ -252,7 +230,7 @@ Test(cli, ctrl_c_keeps_the_episodes_done_says_so_and_exits_130) {
 }
 
 Test(cli, empty_impl_item_is_refused) {
-    cmd_result r = run(BIN " eval --impl kv-softmax,,fw-float");
+    cmd_result r = cmd_run(BIN " eval --impl kv-softmax,,fw-float");
     cr_expect_eq(r.code, 2, "%s", r.out);
 }
 
@@ -264,9 +242,9 @@ Test(cli, loihi2_rule_is_selectable_recorded_and_checked) {
     char dir[64], out[128], obj[160], rule[64];
     tmpdir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/r.h5", dir);
-    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-quant,loihi2-emu --out %s", out);
+    cmd_result r = cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-quant,loihi2-emu --out %s", out);
     cr_assert_eq(r.code, 0, "%s", r.out);
-    r = run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-quant,loihi2-emu"
+    r = cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 3 --impl fw-quant,loihi2-emu"
                 " --loihi2-rule 'dw = u0*x1*y2 - 2^-1*u0*w' --out %s", out);
     cr_assert_eq(r.code, 0, "%s", r.out);
     char **ids;
@@ -291,7 +269,7 @@ Test(cli, loihi2_rule_is_selectable_recorded_and_checked) {
     }
     free(ids);
     cr_expect(seen_default == 1 && seen_decay == 1);
-    r = run(BIN " eval --model " TINY " --task glyphs --episodes 1 --impl loihi2-emu --loihi2-rule 'dw = u0*x1*' --out %s", out);
+    r = cmd_run(BIN " eval --model " TINY " --task glyphs --episodes 1 --impl loihi2-emu --loihi2-rule 'dw = u0*x1*' --out %s", out);
     cr_expect_eq(r.code, 2);
     cr_expect_eq(r.lines, 1, "%s", r.out);
     cr_expect(strstr(r.out, "--loihi2-rule") && strstr(r.out, "character"), "%s", r.out);
@@ -308,7 +286,7 @@ Test(cli, variants_table_and_paired_deltas, .timeout = 120) {
     tmpdir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/v.h5", dir);
     snprintf(fig, sizeof fig, "%s/variants", dir);
-    cmd_result r = run(BIN " variants --model " TINY " --task glyphs --episodes 4 --out %s --figure %s", out, fig);
+    cmd_result r = cmd_run(BIN " variants --model " TINY " --task glyphs --episodes 4 --out %s --figure %s", out, fig);
     cr_assert_eq(r.code, 0, "%s", r.out);
     char **ids;
     int n;
@@ -354,7 +332,7 @@ Test(cli, variants_table_and_paired_deltas, .timeout = 120) {
     cr_expect_eq(access(png, R_OK), 0, "figure %s", png);
     // `report` on that file draws the latest eval run (the variants run has no figures of its
     // own here; its evals have no per-token records, so no traffic figure)
-    r = run(BIN " report %s --out-dir %s/rep", out, dir);
+    r = cmd_run(BIN " report %s --out-dir %s/rep", out, dir);
     cr_expect_eq(r.code, 0, "%s", r.out);
     snprintf(png, sizeof png, "%s/rep/accuracy.png", dir);
     cr_expect_eq(access(png, R_OK), 0, "%s", r.out);
@@ -364,11 +342,11 @@ Test(cli, variants_table_and_paired_deltas, .timeout = 120) {
 // `variants` checks where it will write before any episode runs.
 Test(cli, variants_refuses_unwritable_outputs_before_work) {
     need_tiny_model();
-    cmd_result r = run(BIN " variants --model " TINY " --task glyphs --episodes 2 --out /proc/neuroicl/v.h5");
+    cmd_result r = cmd_run(BIN " variants --model " TINY " --task glyphs --episodes 2 --out /proc/neuroicl/v.h5");
     cr_expect_eq(r.code, 1);
     cr_expect_eq(r.lines, 1, "%s", r.out);
     cr_expect(strstr(r.out, "/proc/neuroicl") != NULL, "%s", r.out);
-    r = run(BIN " variants --model " TINY " --task glyphs --episodes 2 --out /tmp/neuroicl-unused.h5 --figure /proc/neuroicl/v");
+    r = cmd_run(BIN " variants --model " TINY " --task glyphs --episodes 2 --out /tmp/neuroicl-unused.h5 --figure /proc/neuroicl/v");
     cr_expect_eq(r.code, 1);
     cr_expect_eq(r.lines, 1, "%s", r.out);
     cr_expect(strstr(r.out, "/proc/neuroicl") != NULL, "%s", r.out);
@@ -384,17 +362,17 @@ Test(cli, ctrl_c_in_quantize_and_variants, .timeout = 60) {
     snprintf(model, sizeof model, "%s/m.h5", dir);
     snprintf(out, sizeof out, "%s/r.h5", dir);
     snprintf(cmd, sizeof cmd, "cp " TINY " %s && cksum < %s", model, model);
-    cmd_result before = run("%s", cmd);
+    cmd_result before = cmd_run("%s", cmd);
     cr_assert_eq(before.code, 0);
-    cmd_result r = run("timeout --preserve-status -s INT 3 " BIN " quantize --model %s --task glyphs --qat-steps 1000000", model);
+    cmd_result r = cmd_run("timeout --preserve-status -s INT 3 " BIN " quantize --model %s --task glyphs --qat-steps 1000000", model);
     cr_expect_eq(r.code, 130, "%s", r.out);
     cr_expect(strstr(r.out, "interrupted after") && strstr(r.out, "nothing written"), "%s", r.out);
-    cmd_result after = run("cksum < %s", model);
+    cmd_result after = cmd_run("cksum < %s", model);
     cr_expect_str_eq(after.out, before.out, "model file changed");
     // calibrated beforehand, so the SIGINT below lands in the episodes, not in a calibration
-    r = run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
-    r = run("timeout --preserve-status -s INT 4 " BIN " variants --model %s --task glyphs --episodes 1000000 --out %s"
+    r = cmd_run("timeout --preserve-status -s INT 4 " BIN " variants --model %s --task glyphs --episodes 1000000 --out %s"
             " --figure %s/v", model, out, dir);
     cr_expect_eq(r.code, 130, "%s", r.out);
     cr_expect(strstr(r.out, "interrupted in 5-way 1-shot") != NULL, "%s", r.out);
@@ -417,21 +395,21 @@ Test(cli, quantize_fine_tunes_once_unless_asked, .timeout = 60) {
     char dir[64], model[128];
     tmpdir(dir, sizeof dir);
     snprintf(model, sizeof model, "%s/m.h5", dir);
-    cr_assert_eq(run("cp " TINY " %s", model).code, 0);
-    cmd_result r = run(BIN " quantize --model %s --task glyphs --qat-steps 2", model);
+    cr_assert_eq(cmd_run("cp " TINY " %s", model).code, 0);
+    cmd_result r = cmd_run(BIN " quantize --model %s --task glyphs --qat-steps 2", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
-    cmd_result sum1 = run("cksum < %s", model);
-    r = run(BIN " quantize --model %s --task glyphs", model);
+    cmd_result sum1 = cmd_run("cksum < %s", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "fine-tuned for 2 QAT steps; nothing to do") != NULL, "%s", r.out);
-    cmd_result sum2 = run("cksum < %s", model);
+    cmd_result sum2 = cmd_run("cksum < %s", model);
     cr_expect_str_eq(sum1.out, sum2.out, "the model file changed");
-    r = run(BIN " quantize --model %s --task glyphs --qat-steps 3", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --qat-steps 3", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "already had 2 QAT steps; fine-tuning it further") != NULL, "%s", r.out);
-    r = run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
     cr_expect(strstr(r.out, "already had 5 QAT steps; calibrating it again") != NULL, "%s", r.out);
-    r = run(BIN " quantize --model %s --task glyphs --out /proc/neuroicl/m.h5", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --out /proc/neuroicl/m.h5", model);
     cr_expect_eq(r.code, 1);
     cr_expect_eq(r.lines, 1, "refused before any work: %s", r.out);
 }
@@ -452,12 +430,12 @@ Test(cli, command_line_is_recorded_shell_quoted) {
 // --figure naming a directory puts variants.{png,svg,tsv} inside it.
 Test(cli, loihi2_rule_needs_the_emulator_row_and_figure_dir_is_a_dir, .timeout = 60) {
     need_tiny_model();
-    cmd_result r = run(BIN " eval --model " TINY " --task glyphs --impl fw-float --loihi2-rule 'dw = u0*x1*y2' --episodes 1");
+    cmd_result r = cmd_run(BIN " eval --model " TINY " --task glyphs --impl fw-float --loihi2-rule 'dw = u0*x1*y2' --episodes 1");
     cr_expect_eq(r.code, 2, "%s", r.out);
     cr_expect(strstr(r.out, "loihi2-emu") != NULL, "%s", r.out);
     char dir[64], png[128];
     tmpdir(dir, sizeof dir);
-    r = run(BIN " variants --model " TINY " --task glyphs --episodes 1 --out %s/v.h5 --figure %s", dir, dir);
+    r = cmd_run(BIN " variants --model " TINY " --task glyphs --episodes 1 --out %s/v.h5 --figure %s", dir, dir);
     cr_assert_eq(r.code, 0, "%s", r.out);
     snprintf(png, sizeof png, "%s/variants.png", dir);
     cr_expect_eq(access(png, R_OK), 0, "%s", r.out);

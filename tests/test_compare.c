@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#include "tests/cmd_support.h"
 #include "bench/compare.h"
 #include "bench/results.h"
 #include "kernels/err.h"
@@ -127,19 +127,6 @@ static const cmp_line *find(const cmp_report *r, const char *impl, const char *m
     return NULL;
 }
 
-typedef struct { int code; char out[16384]; } cmd_result;
-static cmd_result run_cmd(const char *cmd) {
-    char full[1024];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    cmd_result r = {0};
-    FILE *p = popen(full, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(r.out, 1, sizeof r.out - 1, p);
-    r.out[n] = 0;
-    int st = pclose(p);
-    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
 static void need_bin(void) {
     if (access(BIN, X_OK)) cr_skip_test("%s not built", BIN);
 }
@@ -204,17 +191,17 @@ Test(compare, injected_20pct_bytes_regression_exit_1) {
     const char *fmts[] = {"table", "markdown", "json"};
     for (int i = 0; i < 3; i++) {
         snprintf(cmd, sizeof cmd, BIN " compare %s %s --format %s", a, b, fmts[i]);
-        cmd_result r = run_cmd(cmd);
+        cmd_result r = cmd_run("%s", cmd);
         cr_expect_eq(r.code, 1, "%s: exit %d\n%s", fmts[i], r.code, r.out);
         cr_expect(strstr(r.out, "REGRESSED") != NULL, "%s", r.out);
         cr_expect(strstr(r.out, "+20.00%") != NULL || strstr(r.out, "0.2") != NULL, "%s", r.out);
     }
     snprintf(cmd, sizeof cmd, BIN " compare %s %s --format json", a, b);
-    cmd_result r = run_cmd(cmd);
+    cmd_result r = cmd_run("%s", cmd);
     cr_expect(strstr(r.out, "\"exit_code\": 1") && strstr(r.out, "\"regressions\": 1"), "%s", r.out);
     // the deterministic gate with a 25% threshold lets it through
     snprintf(cmd, sizeof cmd, BIN " compare %s %s --threshold 0.25", a, b);
-    r = run_cmd(cmd);
+    r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "within threshold") != NULL, "%s", r.out);
 }
@@ -391,7 +378,7 @@ Test(compare, too_few_samples_refused_with_message) {
     need_bin();
     char cmd[700];
     snprintf(cmd, sizeof cmd, BIN " compare %s %s", a, f);
-    cmd_result r = run_cmd(cmd);
+    cmd_result r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 0);
     cr_expect(strstr(r.out, "too few samples") && strstr(r.out, "need >= 9"), "%s", r.out);
 }
@@ -447,7 +434,7 @@ Test(compare, schema_version_mismatch_exit_2) {
     need_bin();
     char cmd[700];
     snprintf(cmd, sizeof cmd, BIN " compare %s %s", a, b);
-    cmd_result r = run_cmd(cmd);
+    cmd_result r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 2, "%s", r.out);
     cr_expect(strstr(r.out, "schema_version 2") != NULL, "%s", r.out);
     int lines = 0;
@@ -472,26 +459,26 @@ Test(compare, unusable_inputs_exit_2) {
     fclose(f);
     char cmd[900];
     snprintf(cmd, sizeof cmd, BIN " compare %s /nonexistent/x.h5", a);
-    cmd_result r = run_cmd(cmd);
+    cmd_result r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 2, "%s", r.out);
     cr_expect(strstr(r.out, "/nonexistent/x.h5") != NULL, "%s", r.out);
     snprintf(cmd, sizeof cmd, BIN " compare %s", a);
-    r = run_cmd(cmd);
+    r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 2, "%s", r.out);
     snprintf(cmd, sizeof cmd, BIN " compare %s %s", a, junk);
-    r = run_cmd(cmd);
+    r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 2, "%s", r.out);
     cr_expect(strstr(r.out, "not a neuroicl results file") != NULL, "%s", r.out);
     snprintf(cmd, sizeof cmd, BIN " compare %s %s", a, seed2);
-    r = run_cmd(cmd);
+    r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 2, "%s", r.out);
     cr_expect(strstr(r.out, "seed=1") && strstr(r.out, "no run with the baseline configuration"), "%s", r.out);
     snprintf(cmd, sizeof cmd, BIN " compare %s %s", a, norow);
-    r = run_cmd(cmd);
+    r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 2, "%s", r.out);
     cr_expect(strstr(r.out, "no row 'fw-float'") != NULL, "%s", r.out);
     snprintf(cmd, sizeof cmd, BIN " compare %s %s --alpha 7", a, a);
-    r = run_cmd(cmd);
+    r = cmd_run("%s", cmd);
     cr_expect_eq(r.code, 2, "%s", r.out);
     cr_expect(strstr(r.out, "--alpha") != NULL, "%s", r.out);
 }
@@ -516,7 +503,7 @@ Test(compare, latest_run_of_a_configuration_is_used) {
 
 Test(compare, help_is_compares_own) {
     need_bin();
-    cmd_result r = run_cmd(BIN " compare --help");
+    cmd_result r = cmd_run(BIN " compare --help");
     cr_expect_eq(r.code, 0);
     cr_expect(strstr(r.out, "usage: neuroicl compare") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "0 nothing regressed, 1 a regression, 2 unusable input") != NULL, "%s", r.out);
