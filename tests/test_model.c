@@ -6,27 +6,10 @@
 #include <unistd.h>
 #include "kernels/err.h"
 #include "kernels/model.h"
+#include "tests/model_support.h"
 #include "kernels/train.h"
 
-static mdl_model small_model(uint64_t seed) {
-    mdl_model m;
-    mdl_default_config(&m);
-    m.enc = (enc_config){.side = 28, .n_blocks = 2, .ch = {4, 8}};
-    for (int k = 0; k < 2; k++) {
-        m.dec[k].d_in = enc_d_out(&m.enc);
-        m.dec[k].d_model = 16;
-        m.dec[k].d_ff = 24;
-        m.dec[k].n_heads = 2;
-        m.dec[k].n_layers = 1;
-    }
-    cr_assert_eq(mdl_alloc(&m), 0, "%s", err_msg());
-    rng_t r;
-    rng_seed(&r, seed);
-    enc_init(&m.enc, m.enc_params, &r);
-    tf_init(&m.dec[0], m.dec_params[0], &r);
-    tf_init(&m.dec[1], m.dec_params[1], &r);
-    return m;
-}
+static mdl_model small_model(uint64_t seed) { return tst_small_model(seed, 16, 24, 2, 1); }
 
 Test(model, save_then_load_gives_identical_parameters_and_hash) {
     mdl_model a = small_model(1), b;

@@ -11,6 +11,7 @@
 #include "kernels/l2row.h"
 #include "kernels/quant.h"
 #include "tests/fq_support.h"
+#include "tests/model_support.h"
 #include "kernels/model.h"
 #include <hdf5.h>
 #include <unistd.h>
@@ -279,21 +280,7 @@ Test(l2row, replicas) {
 // the integer weights re-derived on load equal the ones saved. A file quantized before the QAT
 // record existed (dataset removed here) loads as "no QAT".
 Test(quant, save_load_round_trip_keeps_scales_gains_and_qat_record) {
-    mdl_model m;
-    mdl_default_config(&m);
-    m.enc = (enc_config){.side = 28, .n_blocks = 2, .ch = {4, 8}};
-    for (int k = 0; k < 2; k++) {
-        m.dec[k].d_in = enc_d_out(&m.enc);
-        m.dec[k].d_model = 8;
-        m.dec[k].d_ff = 10;
-        m.dec[k].n_heads = 2;
-        m.dec[k].n_layers = 2;
-    }
-    cr_assert_eq(mdl_alloc(&m), 0, "%s", err_msg());
-    rng_t r;
-    rng_seed(&r, 9);
-    enc_init(&m.enc, m.enc_params, &r);
-    for (int k = 0; k < 2; k++) tf_init(&m.dec[k], m.dec_params[k], &r);
+    mdl_model m = tst_small_model(9, 8, 10, 2, 2);
     fq_model q, b;
     fqt_set_scales(&q, &m.dec[TF_LINEAR], 30);
     q.s_v[1] = 17.5;
