@@ -205,80 +205,64 @@ Test(loihi2_graded, relu_and_identity_with_threshold) {
     }
 }
 
-Test(loihi2_graded, product_unit_floors_the_shifted_product) {
-    l2_net *net = l2_net_new();
+// Two host inputs into the ports of one product unit, each through weight 2 on the 8-bit scale
+// (so port a sees 2 pa, port b 2 pb). Returns the sim; ids of the inputs and the unit.
+static l2_sim *product_sim(int prod_exp, int prod_round, l2_net **net, int *ia, int *ib, int *ip) {
+    *net = l2_net_new();
     l2_pop_desc a, b, pr;
     l2_pop_desc_init(&a, L2_INPUT, 1);
     l2_pop_desc_init(&b, L2_INPUT, 1);
     l2_pop_desc_init(&pr, L2_PRODUCT, 1);
-    pr.prod_exp = 2;
-    int ia, ib, ip;
-    l2_net_add_pop(net, &a, &ia);
-    l2_net_add_pop(net, &b, &ib);
-    l2_net_add_pop(net, &pr, &ip);
-    int32_t w1[1] = {2};
+    pr.prod_exp = prod_exp;
+    pr.prod_round = prod_round;
+    l2_net_add_pop(*net, &a, ia);
+    l2_net_add_pop(*net, &b, ib);
+    cr_assert_eq(l2_net_add_pop(*net, &pr, ip), 0, "%s", err_msg());
+    int32_t w2[1] = {2};
     l2_conn_desc cd;
-    l2_conn_desc_init(&cd, ia, ip, w1);
-    cd.msg_bits = 16;
-    cr_assert_eq(l2_net_add_conn(net, &cd, NULL), 0, "%s", err_msg());
-    l2_conn_desc_init(&cd, ib, ip, w1);
-    cd.msg_bits = 16;
-    cd.dst_port = 1;
-    cr_assert_eq(l2_net_add_conn(net, &cd, NULL), 0, "%s", err_msg());
-    l2_sim *s = sim_of(net);
-    int32_t pa[1] = {150}, pb[1] = {-7};   // a = 300, b = -14: (300 * -14) >> 2 = -4200/4 = -1050
-    l2_sim_set_input(s, ia, pa);
-    l2_sim_set_input(s, ib, pb);
+    for (int port = 0; port < 2; port++) {
+        l2_conn_desc_init(&cd, port ? *ib : *ia, *ip, w2);
+        cd.msg_bits = 16;
+        cd.dst_port = port;
+        cr_assert_eq(l2_net_add_conn(*net, &cd, NULL), 0, "%s", err_msg());
+    }
+    return sim_of(*net);
+}
+
+static int32_t product_of(l2_sim *s, int ia, int ib, int ip, int32_t pa, int32_t pb) {
+    int32_t va[1] = {pa}, vb[1] = {pb};
+    l2_sim_set_input(s, ia, va);
+    l2_sim_set_input(s, ib, vb);
     l2_sim_run(s, 2);
-    cr_assert_eq(l2_sim_output(s, ip)[0], -1050);
-    pa[0] = 151;                            // a = 302: 302 * -14 = -4228, >> 2 = floor(-1057) = -1057
-    pb[0] = -3;                             // b = -6: 302 * -6 = -1812 >> 2 = -453
-    l2_sim_set_input(s, ia, pa);
-    l2_sim_set_input(s, ib, pb);
-    l2_sim_run(s, 2);
-    cr_assert_eq(l2_sim_output(s, ip)[0], -453);
+    return l2_sim_output(s, ip)[0];
+}
+
+Test(loihi2_graded, product_unit_floors_the_shifted_product) {
+    l2_net *net;
+    int ia, ib, ip;
+    l2_sim *s = product_sim(2, 0, &net, &ia, &ib, &ip);
+    cr_assert_eq(product_of(s, ia, ib, ip, 150, -7), -1050);   // a = 300, b = -14: -4200 >> 2 = -1050
+    cr_assert_eq(product_of(s, ia, ib, ip, 151, -3), -453);    // a = 302, b = -6: -1812 >> 2 = -453
     l2_sim_free(s);
     l2_net_free(net);
 }
 
 Test(loihi2_graded, product_unit_rounds_half_up_when_asked) {
-    // Both ports get their payload doubled (weight 2 on the 8-bit scale), so the unit sees
-    // a b = 4 pa pb and emits (4 pa pb + 8) >> 4 = round-half-up(pa pb / 4). By hand:
+    // The unit sees a b = 4 pa pb and emits (4 pa pb + 8) >> 4 = round-half-up(pa pb / 4). By hand:
     //   pa pb:  3 -> 0.75 -> 1   5 -> 1.25 -> 1   6 -> 1.5 -> 2    7 -> 1.75 -> 2   2 -> 0.5 -> 1
     //          -3 -> -1        -5 -> -1         -6 -> -1.5 -> -1  -7 -> -2         -2 -> -0.5 -> 0
     // (floor would give 0, 1, 1, 1, 0 and -1, -2, -2, -2, -1).
     static const int32_t c[][3] = {{3, 1, 1}, {5, 1, 1}, {3, 2, 2}, {7, 1, 2}, {2, 1, 1},
                                    {-3, 1, -1}, {-5, 1, -1}, {-3, 2, -1}, {7, -1, -2}, {-2, 1, 0}};
-    l2_net *net = l2_net_new();
-    l2_pop_desc a, b, pr;
-    l2_pop_desc_init(&a, L2_INPUT, 1);
-    l2_pop_desc_init(&b, L2_INPUT, 1);
-    l2_pop_desc_init(&pr, L2_PRODUCT, 1);
-    pr.prod_exp = 4;
-    pr.prod_round = 1;
+    l2_net *net;
     int ia, ib, ip;
-    l2_net_add_pop(net, &a, &ia);
-    l2_net_add_pop(net, &b, &ib);
-    l2_net_add_pop(net, &pr, &ip);
-    int32_t w2[1] = {2};
-    l2_conn_desc cd;
-    l2_conn_desc_init(&cd, ia, ip, w2);
-    cd.msg_bits = 16;
-    cr_assert_eq(l2_net_add_conn(net, &cd, NULL), 0, "%s", err_msg());
-    l2_conn_desc_init(&cd, ib, ip, w2);
-    cd.msg_bits = 16;
-    cd.dst_port = 1;
-    cr_assert_eq(l2_net_add_conn(net, &cd, NULL), 0, "%s", err_msg());
-    l2_sim *s = sim_of(net);
-    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
-        int32_t pa[1] = {c[k][0]}, pb[1] = {c[k][1]};
-        l2_sim_set_input(s, ia, pa);
-        l2_sim_set_input(s, ib, pb);
-        l2_sim_run(s, 2);
-        cr_expect_eq(l2_sim_output(s, ip)[0], c[k][2], "case %zu: pa %d pb %d", k, c[k][0], c[k][1]);
-    }
+    l2_sim *s = product_sim(4, 1, &net, &ia, &ib, &ip);
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++)
+        cr_expect_eq(product_of(s, ia, ib, ip, c[k][0], c[k][1]), c[k][2], "case %zu: pa %d pb %d", k, c[k][0], c[k][1]);
     l2_sim_free(s);
     l2_net_free(net);
+    l2_pop_desc pr;
+    l2_pop_desc_init(&pr, L2_PRODUCT, 1);
     pr.prod_round = 2;   // neither floor nor round
     l2_net *bad = l2_net_new();
     cr_expect_eq(l2_net_add_pop(bad, &pr, NULL), ERR_ARG);
