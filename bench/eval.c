@@ -1,5 +1,6 @@
 #include "bench/eval.h"
 #include "bench/ev_fixed.h"
+#include "bench/stats.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
 #include <limits.h>
@@ -224,11 +225,8 @@ int ev_run(const ev_options *o, const mdl_model *m, const ds_set *set, ctr_set *
         ev_row_summary *s = &out[r];
         memset(s, 0, sizeof *s);
         snprintf(s->name, sizeof s->name, "%s", o->rows[r]);
-        double mean = 0.0, var = 0.0;
-        for (int e = 0; e < done_eps; e++) mean += ep_acc[(size_t)r * E + e];
-        mean /= done_eps;
-        for (int e = 0; e < done_eps; e++) { double d = ep_acc[(size_t)r * E + e] - mean; var += d * d; }
-        double sd = done_eps > 1 ? sqrt(var / (done_eps - 1)) : 0.0, half = 1.96 * sd / sqrt((double)done_eps);
+        double mean, half;
+        st_mean_ci95(ep_acc + (size_t)r * E, (size_t)done_eps, &mean, &half);
         s->accuracy = mean;
         s->ci_lo = mean - half < 0 ? 0 : mean - half;
         s->ci_hi = mean + half > 1 ? 1 : mean + half;

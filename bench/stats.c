@@ -8,6 +8,16 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+void st_mean_ci95(const double *x, size_t n, double *mean, double *half) {
+    double m = 0.0, var = 0.0;
+    for (size_t i = 0; i < n; i++) m += x[i];
+    m /= (double)n;
+    for (size_t i = 0; i < n; i++) { double d = x[i] - m; var += d * d; }
+    double sd = n > 1 ? sqrt(var / (double)(n - 1)) : 0.0;
+    *mean = m;
+    *half = 1.96 * sd / sqrt((double)n);
+}
+
 double st_median(const double *x, size_t n) {
     if (n == 0) return NAN;
     double *s = malloc(n * sizeof *s);

@@ -9,6 +9,11 @@
 // Median of x[0..n) (n >= 1); x is not modified. NaN when n == 0.
 double st_median(const double *x, size_t n);
 
+// Mean of x[0..n) (n >= 1) and the half-width of its 95% normal interval,
+// 1.96 sd / sqrt(n) with the sample sd (n - 1); 0 when n < 2. Two passes (mean, then squared
+// deviations). Accuracy, its CIs and the paired deltas all come from here.
+void st_mean_ci95(const double *x, size_t n, double *mean, double *half);
+
 typedef enum {
     ST_MWU_AUTO = 0,    // exact when there are no ties and n1, n2 <= ST_MWU_EXACT_MAX, else normal
     ST_MWU_EXACT = 1,   // exact null distribution (refused with ties: falls back to normal)

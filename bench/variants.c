@@ -2,6 +2,7 @@
 #include "bench/variants.h"
 #include "bench/eval.h"
 #include "bench/results.h"
+#include "bench/stats.h"
 #include "datasets/dataset.h"
 #include "kernels/decoder.h"
 #include "kernels/err.h"
@@ -206,16 +207,13 @@ static int var_paired_delta(const h5r_run *run, const char *a, const char *b, in
         if (!strcmp(name, a)) { d[e] -= (double)t->cols[cc].i64[r]; nq[e] += 1; }
         else if (!strcmp(name, b)) d[e] += (double)t->cols[cc].i64[r];
     }
-    double s = 0, s2 = 0;
-    int n = 0;
+    size_t n = 0;   // episodes of row a, compacted in place: per-episode difference in accuracy
     for (int e = 0; e < episodes; e++)
-        if (nq[e] > 0) { double x = d[e] / nq[e]; s += x; s2 += x * x; n++; }
-    free(d);
+        if (nq[e] > 0) d[n++] = d[e] / nq[e];
     free(nq);
-    if (n == 0) return err_set(ERR_FORMAT, "variants: no episodes of %s in the eval run", a);
-    *mean = s / n;
-    double var = n > 1 ? (s2 - s * s / n) / (n - 1) : 0;
-    *half = 1.96 * sqrt(var > 0 ? var / n : 0);
+    if (n == 0) { free(d); return err_set(ERR_FORMAT, "variants: no episodes of %s in the eval run", a); }
+    st_mean_ci95(d, n, mean, half);
+    free(d);
     return 0;
 }
 
@@ -229,10 +227,11 @@ static int lake_eval(const mdl_model *m, const fq_model *q, const ds_lake_run *r
     float *emb = malloc((size_t)2 * W * D * sizeof(float));       // (2W, D)
     float *lg = malloc((size_t)nl * sizeof(float));
     double *err = calloc((size_t)VAR_ROWS * n_runs, sizeof(double));  // (rows, runs)
+    double *diff = malloc((size_t)n_runs * sizeof(double));              // (runs) one paired delta
     dec_row rows[VAR_ROWS];
     memset(rows, 0, sizeof rows);
     int rc = 0;
-    if (!img || !emb || !lg || !err) { rc = err_set(ERR_NOMEM, "out of memory for Lake's runs"); goto done; }
+    if (!img || !emb || !lg || !err || !diff) { rc = err_set(ERR_NOMEM, "out of memory for Lake's runs"); goto done; }
     for (int r = 0; r < VAR_ROWS && !rc; r++) {
         const dec_ops *ops = dec_find(var_rows[r]);
         rc = dec_open_aux(&rows[r], ops, &m->dec[ops->attn], m->dec_params[ops->attn], W, q);
@@ -257,28 +256,17 @@ static int lake_eval(const mdl_model *m, const fq_model *q, const ds_lake_run *r
             err[(size_t)r * n_runs + k] = (double)wrong / W;
         }
     }
-    for (int r = 0; r < VAR_ROWS && !rc; r++) {
-        double mu = 0, var = 0;
-        for (int k = 0; k < n_runs; k++) mu += err[(size_t)r * n_runs + k];
-        mu /= n_runs;
-        for (int k = 0; k < n_runs; k++) var += pow(err[(size_t)r * n_runs + k] - mu, 2);
-        err_mean[r] = mu;
-        err_ci[r] = n_runs > 1 ? 1.96 * sqrt(var / (n_runs - 1)) / sqrt((double)n_runs) : 0;
-    }
+    for (int r = 0; r < VAR_ROWS && !rc; r++)
+        st_mean_ci95(err + (size_t)r * n_runs, (size_t)n_runs, &err_mean[r], &err_ci[r]);
     for (int k = 0; k < VAR_DELTAS && !rc; k++) {
         int a = var_row_index(var_dfrom[k]), b = var_row_index(var_dto[k]);
-        double s = 0, s2 = 0;
-        for (int j = 0; j < n_runs; j++) {
-            double x = err[(size_t)a * n_runs + j] - err[(size_t)b * n_runs + j];   // accuracy(b) - accuracy(a)
-            s += x; s2 += x * x;
-        }
-        dmean[k] = s / n_runs;
-        double v = n_runs > 1 ? (s2 - s * s / n_runs) / (n_runs - 1) : 0;
-        dhalf[k] = 1.96 * sqrt(v > 0 ? v / n_runs : 0);
+        for (int j = 0; j < n_runs; j++)   // accuracy(b) - accuracy(a), paired by run
+            diff[j] = err[(size_t)a * n_runs + j] - err[(size_t)b * n_runs + j];
+        st_mean_ci95(diff, (size_t)n_runs, &dmean[k], &dhalf[k]);
     }
 done:
     for (int r = 0; r < VAR_ROWS; r++) dec_close(&rows[r]);
-    free(img); free(emb); free(lg); free(err);
+    free(img); free(emb); free(lg); free(err); free(diff);
     return rc;
 }
 
