@@ -355,7 +355,7 @@ Test(cli, variants_refuses_unwritable_outputs_before_work) {
 
 // Ctrl-C during quantize's fine-tuning writes nothing (the model file keeps every byte); during
 // variants the eval runs done so far stay in the results file and the exit says so.
-Test(cli, ctrl_c_in_quantize_and_variants, .timeout = 60) {
+Test(cli, ctrl_c_in_quantize_and_variants, .timeout = 240) {
     need_tiny_model();
     char dir[64], model[128], out[128], cmd[512];
     tmpdir(dir, sizeof dir);
@@ -364,15 +364,15 @@ Test(cli, ctrl_c_in_quantize_and_variants, .timeout = 60) {
     snprintf(cmd, sizeof cmd, "cp " TINY " %s && cksum < %s", model, model);
     cmd_result before = cmd_run("%s", cmd);
     cr_assert_eq(before.code, 0);
-    cmd_result r = cmd_run("timeout --preserve-status -s INT 3 " BIN " quantize --model %s --task glyphs --qat-steps 1000000", model);
+    cmd_result r = cmd_run("timeout --preserve-status -s INT 3 " BIN " quantize --model %s --task glyphs --episodes 20 --qat-steps 1000000", model);
     cr_expect_eq(r.code, 130, "%s", r.out);
     cr_expect(strstr(r.out, "interrupted after") && strstr(r.out, "nothing written"), "%s", r.out);
     cmd_result after = cmd_run("cksum < %s", model);
     cr_expect_str_eq(after.out, before.out, "model file changed");
     // calibrated beforehand, so the SIGINT below lands in the episodes, not in a calibration
-    r = cmd_run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --episodes 20 --qat-steps 0", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
-    r = cmd_run("timeout --preserve-status -s INT 4 " BIN " variants --model %s --task glyphs --episodes 1000000 --out %s"
+    r = cmd_run("timeout --preserve-status -s INT 8 " BIN " variants --model %s --task glyphs --episodes 1000000 --out %s"
             " --figure %s/v", model, out, dir);
     cr_expect_eq(r.code, 130, "%s", r.out);
     cr_expect(strstr(r.out, "interrupted in 5-way 1-shot") != NULL, "%s", r.out);
@@ -390,26 +390,26 @@ Test(cli, ctrl_c_in_quantize_and_variants, .timeout = 60) {
 
 // QAT runs once by default: a second plain `quantize` leaves the file as it is (byte for byte);
 // --qat-steps N asks for more, and the record adds them up; --qat-steps 0 recalibrates.
-Test(cli, quantize_fine_tunes_once_unless_asked, .timeout = 60) {
+Test(cli, quantize_fine_tunes_once_unless_asked, .timeout = 240) {
     need_tiny_model();
     char dir[64], model[128];
     tmpdir(dir, sizeof dir);
     snprintf(model, sizeof model, "%s/m.h5", dir);
     cr_assert_eq(cmd_run("cp " TINY " %s", model).code, 0);
-    cmd_result r = cmd_run(BIN " quantize --model %s --task glyphs --qat-steps 2", model);
+    cmd_result r = cmd_run(BIN " quantize --model %s --task glyphs --episodes 20 --qat-steps 2", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
     cmd_result sum1 = cmd_run("cksum < %s", model);
-    r = cmd_run(BIN " quantize --model %s --task glyphs", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --episodes 20", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "fine-tuned for 2 QAT steps; nothing to do") != NULL, "%s", r.out);
     cmd_result sum2 = cmd_run("cksum < %s", model);
     cr_expect_str_eq(sum1.out, sum2.out, "the model file changed");
-    r = cmd_run(BIN " quantize --model %s --task glyphs --qat-steps 3", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --episodes 20 --qat-steps 3", model);
     cr_assert_eq(r.code, 0, "%s", r.out);
     cr_expect(strstr(r.out, "already had 2 QAT steps; fine-tuning it further") != NULL, "%s", r.out);
-    r = cmd_run(BIN " quantize --model %s --task glyphs --qat-steps 0", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --episodes 20 --qat-steps 0", model);
     cr_expect(strstr(r.out, "already had 5 QAT steps; calibrating it again") != NULL, "%s", r.out);
-    r = cmd_run(BIN " quantize --model %s --task glyphs --out /proc/neuroicl/m.h5", model);
+    r = cmd_run(BIN " quantize --model %s --task glyphs --episodes 20 --out /proc/neuroicl/m.h5", model);
     cr_expect_eq(r.code, 1);
     cr_expect_eq(r.lines, 1, "refused before any work: %s", r.out);
 }
