@@ -29,7 +29,9 @@ int ds_load_task(const char *task, const char *data, const char *split, ds_set *
         }
         if (want_omni) return err_wrap(rc, "--task omniglot");
         // A path the user typed is not silently replaced by procedural glyphs.
-        if (data) return err_wrap(rc, "--data %s (fix the path, drop --data, or use --task glyphs)", data);
+        if (data)
+            return err_set(rc, "--data %s holds no Omniglot (images_background.zip / images_evaluation.zip or their "
+                               "folders): fix the path, drop --data, or use --task glyphs", data);
         if (log) fprintf(log, "data: no Omniglot found (%s); using the built-in procedural glyphs\n", err_msg());
     }
     int bg = !strcmp(split, "background");
