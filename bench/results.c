@@ -576,7 +576,7 @@ static int open_ro(const char *path, hid_t *f) {
     if (access(path, R_OK) != 0)
         return err_set(ERR_IO, "cannot read results file %s: %s", path, strerror(errno));
     if (H5R_IS_HDF5(path) > 0) *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (*f < 0) return err_set(ERR_FORMAT, "results file %s is not an HDF5 file", path);
+    if (*f < 0) return err_set(ERR_FORMAT, "results file %s is not an HDF5 file (give a file neuroicl eval/sweep wrote)", path);
     return ERR_OK;
 }
 

@@ -69,7 +69,7 @@ int quantize_cmd(int argc, char **argv, volatile int *stop) {
             if (!(v = cli_opt_value(argc, argv, &i))) return ERR_ARG;
             char *end;
             qo.lr = strtof(v, &end);
-            if (*end || !(qo.lr > 0 && qo.lr < 1)) return err_set(ERR_ARG, "--qat-lr: '%s' is not in (0, 1)", v);
+            if (*end || !(qo.lr > 0 && qo.lr < 1)) return err_set(ERR_ARG, "--qat-lr needs a learning rate in (0, 1), e.g. 3e-4 (got '%s')", v);
         }
         else if (!strcmp(a, "--qat-keep-scales")) keep_scales = 1;
         else if (!strcmp(a, "--qat-recalibrate")) keep_scales = 0;

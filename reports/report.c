@@ -267,7 +267,7 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
         char **ids;
         int n;
         if ((rc = h5r_list_runs(results_path, &ids, &n))) return rc;
-        if (n == 0) return err_set(ERR_FORMAT, "%s has no runs to draw", results_path);
+        if (n == 0) return err_set(ERR_FORMAT, "%s has no runs to draw (is it a results file? neuroicl eval writes one)", results_path);
         // The latest run this command draws: a variants run (its figure comes from `neuroicl
         // variants`), a stream or emu-bench run has nothing here, so older runs are looked at.
         int pick = -1;
