@@ -471,7 +471,8 @@ int variants_cmd(int argc, char **argv, volatile int *stop) {
     if (f) {
         fclose(f);
         char cmd[3 * PATH_MAX];
-        snprintf(cmd, sizeof cmd, "gnuplot -e \"rowsgp='reports/rows.gp'; in='%s'; out='%s'\" reports/variants.gp", tsv, fig);
+        snprintf(cmd, sizeof cmd, "gnuplot -e \"rowsgp='reports/rows.gp'; in='%s'; out='%s'; title_text='variants run %s: "
+                 "%d episodes per shape, model %s'\" reports/variants.gp", tsv, fig, vr.run_id, episodes, m.hash);
         if (system(cmd) == 0) printf("figure %s.png / .svg\n", fig);
         else fprintf(stderr, "variants: gnuplot failed; the data is in %s\n", tsv);
     }
