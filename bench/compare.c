@@ -172,8 +172,7 @@ static int list_configs(const char *path, run_ref **out, int *n_out) {
         if (j == m) { snprintf(refs[m].key, sizeof refs[m].key, "%s", key); m++; }
         snprintf(refs[j].id, sizeof refs[j].id, "%s", ids[i]);  // later runs override
     }
-    for (int i = 0; i < n; i++) free(ids[i]);
-    free(ids);
+    h5r_ids_free(ids, n);
     if (rc) { free(refs); return rc; }
     *out = refs;
     *n_out = m;
@@ -456,8 +455,7 @@ int cmp_files(const char *base_path, const char *cur_path, const cmp_options *o,
                 if ((rc = h5r_list_runs(paths[s], &ids, &n))) break;
                 if (n == 0) rc = err_set(ERR_FORMAT, "%s has no runs", paths[s]);
                 else snprintf(dst[s]->id, sizeof dst[s]->id, "%s", ids[n - 1]);
-                for (int i = 0; i < n; i++) free(ids[i]);
-                free(ids);
+                h5r_ids_free(ids, n);
             } else {
                 snprintf(dst[s]->id, sizeof dst[s]->id, "%s", want[s]);
                 if ((rc = h5r_list_runs(paths[s], &ids, &n))) break;

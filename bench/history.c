@@ -53,8 +53,7 @@ static void load_file(hist_file *f) {
         cmp_run_key(f->path, ids[i], f->key, sizeof f->key);
         f->ok = 1;
     }
-    for (int i = 0; i < n; i++) free(ids[i]);
-    free(ids);
+    h5r_ids_free(ids, n);
     err_clear();
 }
 

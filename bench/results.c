@@ -173,6 +173,12 @@ void h5r_attr_f64(h5r_run *r, const char *key, double v) {
     if (a) { a->type = H5R_ATTR_F64; a->f = v; }
 }
 
+void h5r_ids_free(char **ids, int n) {
+    if (!ids) return;
+    for (int i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+}
+
 int h5r_run_get_i64(const h5r_run *r, const char *key, int64_t *out) {
     for (int i = 0; i < r->n_attrs; i++)
         if (r->attrs[i].type == H5R_ATTR_I64 && !strcmp(r->attrs[i].key, key)) {

@@ -75,7 +75,8 @@ int h5r_commit(const char *path, h5r_run *r);
 int h5r_check_writable(const char *path);
 
 // Reading back (for report, compare, tests).
-int h5r_list_runs(const char *path, char ***ids, int *n);  // caller frees each and the array
+int h5r_list_runs(const char *path, char ***ids, int *n);  // release with h5r_ids_free
+void h5r_ids_free(char **ids, int n);
 int h5r_read_table(const char *path, const char *run_id, const char *name, h5r_table *out);
 int h5r_read_attr_str(const char *path, const char *obj, const char *key, char *out, size_t n);
 int h5r_read_attr_i64(const char *path, const char *obj, const char *key, int64_t *out);

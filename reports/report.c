@@ -280,8 +280,7 @@ int rep_figures(const char *results_path, const char *run_id, const char *out_di
         }
         err_clear();
         if (pick >= 0) snprintf(run, sizeof run, "%s", ids[pick]);
-        for (int i = 0; i < n; i++) free(ids[i]);
-        free(ids);
+        h5r_ids_free(ids, n);
         if (pick < 0) return err_set(ERR_FORMAT, "%s has no eval or sweep run to draw (a variants run's figure is drawn "
                                                  "by neuroicl variants)", results_path);
         if (pick < n - 1) fprintf(stderr, "report: drawing run %s, the latest eval or sweep run\n", run);

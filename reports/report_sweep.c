@@ -242,8 +242,7 @@ int rep_shots_figure(const char *path, const char *dir, int *drawn) {
         }
         h5r_table_free(&t);
     }
-    for (int i = 0; i < n; i++) free(ids[i]);
-    free(ids);
+    h5r_ids_free(ids, n);
     err_clear();
     if (!p) return err_set(ERR_NOMEM, "out of memory");
     long k0 = np ? p[0].k : -1;

@@ -130,6 +130,9 @@ Test(cli, second_eval_appends_and_keeps_the_first_run) {
     cr_expect_eq(n3, 2);
     h5r_table_free(&first);
     h5r_table_free(&again);
+    h5r_ids_free(ids, n);
+    h5r_ids_free(ids2, n2);
+    h5r_ids_free(ids3, n3);
 }
 
 Test(cli, eval_is_deterministic_for_a_seed_and_rows_see_identical_episodes) {
@@ -173,6 +176,7 @@ Test(cli, eval_is_deterministic_for_a_seed_and_rows_see_identical_episodes) {
     cr_assert_eq(h5r_read_attr_f64(out, obj, "max_rel_logit_diff_kv_linear_fw_float", &diff), 0);
     cr_expect(diff <= 1e-4, "kv-linear vs fw-float relative logit difference %g", diff);
     h5r_table_free(&a);
+    h5r_ids_free(ids, n);
     h5r_table_free(&b);
 }
 
@@ -227,6 +231,7 @@ Test(cli, ctrl_c_keeps_the_episodes_done_says_so_and_exits_130) {
     snprintf(obj, sizeof obj, "/runs/%s", ids[1]);
     cr_expect_eq(h5r_read_attr_str(out, obj, "interrupted", val, sizeof val), 0);
     cr_expect_str_eq(val, "yes");
+    h5r_ids_free(ids, n);
 }
 
 Test(cli, empty_impl_item_is_refused) {
@@ -323,8 +328,7 @@ Test(cli, variants_table_and_paired_deltas, .timeout = 120) {
             cr_expect_eq(dl.cols[dlo].f64[j], 0.0);
         }
     }
-    for (int i = 0; i < n; i++) free(ids[i]);
-    free(ids);
+    h5r_ids_free(ids, n);
     h5r_table_free(&v);
     h5r_table_free(&dl);
     char png[160];

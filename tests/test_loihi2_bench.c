@@ -48,8 +48,7 @@ Test(loihi2_bench, tiny_run_lands_in_the_results_file, .init = cr_redirect_stdou
         cr_assert(t.cols[c_ops].i64[r] > 0 && t.cols[c_ops].i64[r] <= 5 * nn * nn);
     }
     h5r_table_free(&t);
-    for (int i = 0; i < n; i++) free(ids[i]);
-    free(ids);
+    h5r_ids_free(ids, n);
     unlink(path);
     rmdir(dir);
 }

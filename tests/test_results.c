@@ -180,8 +180,7 @@ Test(results, second_commit_appends) {
     cr_assert_eq(n, 3);
     cr_assert_str_eq(ids[0], a.run_id, "creation order");
     cr_assert_str_eq(ids[2], c.run_id, "latest last");
-    for (int i = 0; i < n; i++) free(ids[i]);
-    free(ids);
+    h5r_ids_free(ids, n);
     h5r_run_free(&a);
     h5r_run_free(&b);
     h5r_run_free(&c);
